@@ -1,0 +1,40 @@
+// The Koa app factory. It never listens: entry points and tests decide where it is served.
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+import type { ApiDeps, ApiState } from './context';
+import { accessLog } from './middleware/accessLog';
+import { errorHandler } from './middleware/errors';
+import { requestId } from './middleware/requestId';
+import { authRoutes } from './routes/auth';
+import { domainRoutes } from './routes/domains';
+import { healthRoutes } from './routes/health';
+import { meRoutes } from './routes/me';
+import { orgRoutes } from './routes/orgs';
+
+export function createApp(deps: ApiDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>({ proxy: false });
+  // Koa's own error printing would write stacks to stderr; errorHandler already answered.
+  app.silent = true;
+  app.use(requestId());
+  app.use(accessLog(deps.logger));
+  app.use(errorHandler(deps.logger));
+  app.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
+  app.use(
+    bodyParser({
+      enableTypes: ['json', 'form'],
+      jsonLimit: deps.config.bodyLimit,
+      formLimit: deps.config.bodyLimit,
+      // A JSON body must be an object or array; a bare string or number is refused.
+      jsonStrict: true,
+    }),
+  );
+  for (const router of [healthRoutes(deps), orgRoutes(deps), domainRoutes(deps), authRoutes(deps), meRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

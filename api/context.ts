@@ -1,0 +1,27 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import type Koa from 'koa';
+import type { Config } from '../config';
+import type { Collections } from '../db/collections';
+import type { OrgId, UserId } from '../domain/ids';
+import type { Logger } from '../logger';
+
+/** Everything the HTTP layer needs, injected so tests build an app over their own servers. */
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  c: Collections;
+  temporal: Client;
+  logger: Logger;
+  clock: () => Date;
+}
+
+export type Principal = { kind: 'operator' } | { kind: 'org-key'; orgId: OrgId };
+
+export interface ApiState {
+  requestId: string;
+  principal?: Principal;
+  userId?: UserId;
+}
+
+export type ApiContext = Koa.ParameterizedContext<ApiState>;

@@ -1,0 +1,40 @@
+import Router from '@koa/router';
+import { pingMongo } from '../../db/client';
+import type { ApiDeps, ApiState } from '../context';
+
+async function check(name: string, probe: () => Promise<unknown>, timeoutMs: number): Promise<[string, string]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+  });
+  try {
+    await Promise.race([probe(), timeout]);
+    return [name, 'ok'];
+  } catch {
+    return [name, 'unavailable'];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(deps: ApiDeps): Router<ApiState> {
+  const router = new Router<ApiState>();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const checks = Object.fromEntries(
+      await Promise.all([
+        check('mongodb', () => pingMongo(deps.db), 3_000),
+        check('temporal', () => deps.temporal.workflowService.getSystemInfo({}), 3_000),
+      ]),
+    );
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    ctx.status = ready ? 200 : 503;
+    if (!ready) ctx.type = 'application/problem+json';
+    ctx.body = ready
+      ? { status: 'ready', checks }
+      : { type: 'urn:sso:problem:not_ready', title: 'Not ready', status: 503, code: 'not_ready', checks };
+  });
+  return router;
+}

@@ -1,0 +1,63 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { DomainError } from '../../domain/errors';
+import { insertApiKey } from '../../db/apiKeys';
+import { findOrg, insertOrg, updateOrg } from '../../db/orgs';
+import type { OrgDoc } from '../../db/collections';
+import { randomToken, tokenDigest } from '../../security/tokens';
+import type { ApiDeps, ApiState } from '../context';
+import { requireOperator, requireOrgAccess } from '../middleware/auth';
+import { parse } from '../validate';
+
+const plan = z.enum(['free', 'team', 'business']);
+const createOrgBody = z.strictObject({ name: z.string().trim().min(1).max(200), plan });
+const patchOrgBody = z
+  .strictObject({ name: z.string().trim().min(1).max(200).optional(), plan: plan.optional() })
+  .refine((body) => body.name !== undefined || body.plan !== undefined, 'name or plan is required');
+export const orgParams = z.object({ orgId: z.string().regex(/^org_[a-f0-9]{32}$/, 'not an organization ID') });
+
+function orgView(org: OrgDoc) {
+  return { id: org._id, name: org.name, plan: org.plan, createdAt: org.createdAt.toISOString() };
+}
+
+/** Loads the organization named in the path, or answers 404 (after auth, so 404 reveals nothing new). */
+export async function loadOrg(deps: ApiDeps, params: unknown): Promise<OrgDoc> {
+  const { orgId } = parse(orgParams, params);
+  const org = await findOrg(deps.c, orgId);
+  if (!org) throw new DomainError('not_found', 'Organization not found');
+  return org;
+}
+
+export function orgRoutes(deps: ApiDeps): Router<ApiState> {
+  const router = new Router<ApiState>();
+
+  router.post('/v1/orgs', requireOperator(deps), async (ctx) => {
+    const body = parse(createOrgBody, ctx.request.body);
+    const org = await insertOrg(deps.c, body.name, body.plan, deps.clock());
+    ctx.status = 201;
+    ctx.body = orgView(org);
+  });
+
+  router.get('/v1/orgs/:orgId', requireOrgAccess(deps), async (ctx) => {
+    ctx.body = orgView(await loadOrg(deps, ctx.params));
+  });
+
+  router.patch('/v1/orgs/:orgId', requireOperator(deps), async (ctx) => {
+    const { orgId } = parse(orgParams, ctx.params);
+    const body = parse(patchOrgBody, ctx.request.body);
+    const org = await updateOrg(deps.c, orgId, body, deps.clock());
+    if (!org) throw new DomainError('not_found', 'Organization not found');
+    ctx.body = orgView(org);
+  });
+
+  router.post('/v1/orgs/:orgId/api-keys', requireOperator(deps), async (ctx) => {
+    const org = await loadOrg(deps, ctx.params);
+    const key = `sk_${randomToken(32)}`;
+    const stored = await insertApiKey(deps.c, org._id, tokenDigest(key, deps.config.sessionSecret), deps.clock());
+    ctx.status = 201;
+    // The only time the key is ever shown.
+    ctx.body = { id: stored._id, key };
+  });
+
+  return router;
+}

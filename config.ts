@@ -1,0 +1,207 @@
+// The only module that reads process.env. Every setting is validated here, once, so a bad value
+// stops the process at startup with a message that names the variable, not later mid-request.
+import { z } from 'zod';
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses "500ms", "30s", "15m", "72h", "7d" into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a duration such as 500ms, 30s, 15m, 72h or 7d`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const list = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port');
+
+const origin = z
+  .string()
+  .url()
+  .transform((url) => new URL(url).origin);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((text) => (text?.trim() ? text.trim() : undefined));
+
+const semver = z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version such as 4.4.2');
+
+const DEV_ADMIN_TOKEN = 'dev-operator-token';
+const DEV_SESSION_SECRET = 'dev-session-secret-change-me-in-production';
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.string().url().optional(),
+  ADMIN_TOKEN: optionalText,
+  SESSION_SECRET: optionalText,
+  MONGODB_URI: optionalText,
+  MONGODB_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+    .default('sso'),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('sso-provisioning'),
+  DNS_SERVERS: list.pipe(z.array(hostPort)),
+  ALLOWED_RETURN_ORIGINS: list.pipe(z.array(origin)),
+  DESKTOP_MIN_VERSION: semver.default('4.4.2'),
+  ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size such as 512kb').default('512kb'),
+  SESSION_TTL: duration('12h'),
+  DOMAIN_VERIFICATION_INITIAL_INTERVAL: duration('1m'),
+  DOMAIN_VERIFICATION_MAX_INTERVAL: duration('15m'),
+  DOMAIN_VERIFICATION_DEADLINE: duration('72h'),
+  DOMAIN_REVERIFICATION_INTERVAL: duration('24h'),
+  DOMAIN_REVERIFICATION_GRACE: duration('72h'),
+  DNS_TIMEOUT: duration('5s'),
+  SAML_CLOCK_SKEW: duration('60s'),
+  SAML_REQUEST_TTL: duration('10m'),
+  SIGN_IN_WAIT: duration('10s'),
+  DATA_DIR: z.string().min(1).default('.data'),
+});
+
+/** Every environment variable the services read (README and docker-compose.yml must agree). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  /** Interface the API binds to; 0.0.0.0 inside a container. */
+  host: string;
+  /** Base URL that IdPs and browsers reach; SP entity IDs and ACS URLs derive from it. */
+  publicUrl: string;
+  adminToken: string;
+  sessionSecret: string;
+  /** Unset means "start an embedded MongoDB-protocol server" (npm run dev only). */
+  mongodbUri: string | undefined;
+  mongodbDb: string;
+  /** Unset means "start an embedded Temporal dev server" (npm run dev only). */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  dnsServers: string[];
+  allowedReturnOrigins: string[];
+  desktopMinVersion: string;
+  entraAuthorityHost: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bodyLimit: string;
+  sessionTtlMs: number;
+  dnsTimeoutMs: number;
+  domainVerification: DomainVerificationTimings;
+  saml: { clockSkewMs: number; requestTtlMs: number };
+  signInWaitMs: number;
+  dataDir: string;
+}
+
+export interface DomainVerificationTimings {
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  deadlineMs: number;
+  reverifyIntervalMs: number;
+  graceMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const missing = (['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const).filter(
+      (name) => !e[name],
+    );
+    if (missing.length) throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
+    if ((e.SESSION_SECRET ?? '').length < 32)
+      throw new ConfigError('Invalid configuration: SESSION_SECRET must be at least 32 characters');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    mongodbUri: e.MONGODB_URI,
+    mongodbDb: e.MONGODB_DB,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalTaskQueue: e.TEMPORAL_TASK_QUEUE,
+    dnsServers: e.DNS_SERVERS,
+    allowedReturnOrigins: e.ALLOWED_RETURN_ORIGINS.length ? e.ALLOWED_RETURN_ORIGINS : [new URL(publicUrl).origin],
+    desktopMinVersion: e.DESKTOP_MIN_VERSION,
+    entraAuthorityHost: e.ENTRA_AUTHORITY_HOST,
+    logLevel: e.LOG_LEVEL,
+    bodyLimit: e.BODY_LIMIT,
+    sessionTtlMs: e.SESSION_TTL,
+    dnsTimeoutMs: e.DNS_TIMEOUT,
+    domainVerification: {
+      initialIntervalMs: e.DOMAIN_VERIFICATION_INITIAL_INTERVAL,
+      maxIntervalMs: e.DOMAIN_VERIFICATION_MAX_INTERVAL,
+      deadlineMs: e.DOMAIN_VERIFICATION_DEADLINE,
+      reverifyIntervalMs: e.DOMAIN_REVERIFICATION_INTERVAL,
+      graceMs: e.DOMAIN_REVERIFICATION_GRACE,
+    },
+    saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
+    signInWaitMs: e.SIGN_IN_WAIT,
+    dataDir: e.DATA_DIR,
+  };
+}
+
+const serverBinariesSchema = z.object({
+  TEMPORAL_CLI_PATH: optionalText,
+  FERRETDB_PATH: optionalText,
+  MONGOD_PATH: optionalText,
+  SSO_CACHE_DIR: optionalText,
+});
+
+/** Where the embedded servers (tests, npm run dev) come from; see servers/. */
+export interface ServerBinariesConfig {
+  temporalCliPath: string | undefined;
+  ferretdbPath: string | undefined;
+  mongodPath: string | undefined;
+  cacheDir: string | undefined;
+}
+
+export function loadServerBinariesConfig(env: NodeJS.ProcessEnv = process.env): ServerBinariesConfig {
+  const e = serverBinariesSchema.parse(env);
+  return {
+    temporalCliPath: e.TEMPORAL_CLI_PATH,
+    ferretdbPath: e.FERRETDB_PATH,
+    mongodPath: e.MONGOD_PATH,
+    cacheDir: e.SSO_CACHE_DIR,
+  };
+}

@@ -1,0 +1,177 @@
+// Typed access to every collection. Documents use string IDs chosen by the application, so an
+// activity that runs twice can derive the same ID and upsert instead of inserting a duplicate.
+import type { Collection, Db } from 'mongodb';
+import type { ConnectorId, DomainId, OrgId, UserId } from '../domain/ids';
+import type { AttributeMapping } from '../domain/attributeMapping';
+
+export type Plan = 'free' | 'team' | 'business';
+
+export interface OrgDoc {
+  _id: OrgId;
+  name: string;
+  plan: Plan;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ApiKeyDoc {
+  _id: string;
+  orgId: OrgId;
+  /** Keyed digest of the secret; the key itself is shown once and never stored. */
+  digest: string;
+  createdAt: Date;
+}
+
+export interface UserDoc {
+  _id: UserId;
+  /** Normalized (NFC, lower case, punycode domain); unique. */
+  email: string;
+  name: string | null;
+  avatarUrl: string | null;
+  passwordHash: string | null;
+  /** Set when SSO was removed from a user who never had a password (teardown). */
+  needsPasswordSetup: boolean;
+  totpSecret: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MembershipDoc {
+  /** `${orgId}:${userId}`: one membership per user and org, whoever creates it first. */
+  _id: string;
+  orgId: OrgId;
+  userId: UserId;
+  role: string;
+  createdAt: Date;
+}
+
+export type DomainStatus = 'pending' | 'verified' | 'failed' | 'unverified';
+
+export interface DomainDoc {
+  _id: DomainId;
+  orgId: OrgId;
+  domain: string;
+  status: DomainStatus;
+  token: string;
+  checks: number;
+  lastCheckedAt: Date | null;
+  verifiedAt: Date | null;
+  failureReason: string | null;
+  /** Re-verification: when the TXT record was first seen missing after verification. */
+  missingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** `_id` is the domain name: a verified domain belongs to exactly one organization. */
+export interface DomainClaimDoc {
+  _id: string;
+  orgId: OrgId;
+  domainId: DomainId;
+  claimedAt: Date;
+}
+
+export type ConnectorType = 'saml' | 'entra-id' | 'oidc';
+export type ConnectorStatus = 'active' | 'deleting';
+
+export interface SamlIdpSettings {
+  entityId: string;
+  ssoUrl: string;
+  certificates: string[];
+  metadataUrl: string | null;
+}
+
+export interface ConnectorDoc {
+  _id: ConnectorId;
+  orgId: OrgId;
+  type: ConnectorType;
+  name: string;
+  domains: string[];
+  status: ConnectorStatus;
+  enforced: boolean;
+  jit: { enabled: boolean; defaultRole: string };
+  attributeMapping: Partial<AttributeMapping>;
+  saml: SamlIdpSettings | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** `_id` is the domain name: a domain is tied to at most one active connection. */
+export interface ConnectorDomainDoc {
+  _id: string;
+  connectorId: ConnectorId;
+  orgId: OrgId;
+}
+
+export interface SsoIdentityDoc {
+  /** Deterministic: `${connectorId}:${digest(subject)}`, so concurrent sign-ins upsert one identity. */
+  _id: string;
+  connectorId: ConnectorId;
+  orgId: OrgId;
+  subject: string;
+  userId: UserId;
+  profile: Record<string, string | string[]>;
+  createdAt: Date;
+  lastSignInAt: Date;
+}
+
+export interface SessionDoc {
+  /** Keyed digest of the session token. */
+  _id: string;
+  userId: UserId;
+  amr: string[];
+  connectorId: ConnectorId | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface AuditEventDoc {
+  _id: string;
+  type: string;
+  orgId: OrgId | null;
+  subjectId: string | null;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+export interface SamlRequestDoc {
+  _id: string;
+  connectorId: string;
+  expiresAt: Date;
+}
+
+export interface Collections {
+  orgs: Collection<OrgDoc>;
+  apiKeys: Collection<ApiKeyDoc>;
+  users: Collection<UserDoc>;
+  memberships: Collection<MembershipDoc>;
+  domains: Collection<DomainDoc>;
+  domainClaims: Collection<DomainClaimDoc>;
+  connectors: Collection<ConnectorDoc>;
+  connectorDomains: Collection<ConnectorDomainDoc>;
+  ssoIdentities: Collection<SsoIdentityDoc>;
+  sessions: Collection<SessionDoc>;
+  auditEvents: Collection<AuditEventDoc>;
+  samlRequests: Collection<SamlRequestDoc>;
+}
+
+export function collections(db: Db): Collections {
+  return {
+    orgs: db.collection('orgs'),
+    apiKeys: db.collection('api_keys'),
+    users: db.collection('users'),
+    memberships: db.collection('memberships'),
+    domains: db.collection('domains'),
+    domainClaims: db.collection('domain_claims'),
+    connectors: db.collection('connectors'),
+    connectorDomains: db.collection('connector_domains'),
+    ssoIdentities: db.collection('sso_identities'),
+    sessions: db.collection('sessions'),
+    auditEvents: db.collection('audit_events'),
+    samlRequests: db.collection('saml_requests'),
+  };
+}
+
+export function isDuplicateKeyError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
+}

@@ -1,0 +1,21 @@
+import type { ConnectorId, UserId } from '../domain/ids';
+import type { Collections, SessionDoc } from './collections';
+
+export async function insertSession(
+  c: Collections,
+  fields: { digest: string; userId: UserId; amr: string[]; connectorId: ConnectorId | null; expiresAt: Date },
+  now: Date,
+): Promise<void> {
+  await c.sessions.insertOne({
+    _id: fields.digest,
+    userId: fields.userId,
+    amr: fields.amr,
+    connectorId: fields.connectorId,
+    createdAt: now,
+    expiresAt: fields.expiresAt,
+  });
+}
+
+export function findLiveSession(c: Collections, digest: string, now: Date): Promise<SessionDoc | null> {
+  return c.sessions.findOne({ _id: digest, expiresAt: { $gt: now } });
+}

@@ -1,0 +1,39 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../api/app';
+import type { Services } from './services';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function runApi(services: Services, port = services.config.port): Promise<RunningApi> {
+  const app = createApp({
+    config: services.config,
+    db: services.mongo.db,
+    c: services.c,
+    temporal: services.temporal,
+    logger: services.logger,
+    clock: services.clock,
+  });
+  const server = createServer(app.callback());
+  // Bound how long a slow client may hold a connection open while sending headers or body.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, services.config.host, resolve);
+  });
+  const { port: actualPort } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${services.config.host === '0.0.0.0' ? '127.0.0.1' : services.config.host}:${actualPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,32 @@
+import type { Worker, WorkflowBundle } from '@temporalio/worker';
+import { createWorker } from '../temporal/worker';
+import type { Services } from './services';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has drained and stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function runWorker(
+  services: Services,
+  options: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {},
+): Promise<RunningWorker> {
+  const { worker, connection } = await createWorker({
+    address: services.temporalAddress,
+    namespace: services.config.temporalNamespace,
+    taskQueue: options.taskQueue ?? services.config.temporalTaskQueue,
+    deps: { config: services.config, c: services.c, clock: services.clock, logger: services.logger },
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+  });
+  const done = worker.run().finally(() => connection.close());
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// A full stack per test file over the servers the global setup started: its own database and its
+// own task queue (so files run in parallel without seeing each other's data or workflows), a real
+// worker and the real API on a free port.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../config';
+import { createLogger } from '../../logger';
+import { runApi, type RunningApi } from '../../runtime/runApi';
+import { runWorker, type RunningWorker } from '../../runtime/runWorker';
+import { openServices, type Services } from '../../runtime/services';
+
+export interface TestStack {
+  config: Config;
+  services: Services;
+  api: RunningApi;
+  worker: RunningWorker | undefined;
+  baseUrl: string;
+  /** Starts a (new) worker on the stack's task queue, e.g. after killing one. */
+  startWorker(): Promise<RunningWorker>;
+  stop(): Promise<void>;
+}
+
+export const OPERATOR_TOKEN = 'test-operator-token';
+
+let bundleCode: Promise<string> | undefined;
+function workflowBundle(): Promise<{ code: string }> {
+  bundleCode ??= readFile(inject('workflowBundlePath'), 'utf8');
+  return bundleCode.then((code) => ({ code }));
+}
+
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: { worker?: boolean } = {},
+): Promise<TestStack> {
+  const suffix = randomUUID().slice(0, 8);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ADMIN_TOKEN: OPERATOR_TOKEN,
+    SESSION_SECRET: 'test-session-secret-with-enough-length',
+    MONGODB_DB: `test_${suffix}`,
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const services = await openServices(
+    config,
+    { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
+    createLogger(config.logLevel),
+  );
+  const startWorker = async () => runWorker(services, { workflowBundle: await workflowBundle() });
+  const worker = options.worker === false ? undefined : await startWorker();
+  const api = await runApi(services, 0);
+  const stack: TestStack = {
+    config,
+    services,
+    api,
+    worker,
+    baseUrl: api.url,
+    startWorker,
+    async stop() {
+      await api.close();
+      await stack.worker?.shutdown();
+      await services.mongo.db.dropDatabase().catch(() => undefined);
+      await services.close();
+    },
+  };
+  return stack;
+}

@@ -1,0 +1,12 @@
+// Entry point: the Temporal worker alone (scale it separately from the API).
+import { loadConfig } from './config';
+import { runWorker } from './runtime/runWorker';
+import { endpointsFromConfig, openServices } from './runtime/services';
+
+const config = loadConfig();
+const services = await openServices(config, endpointsFromConfig(config));
+const worker = await runWorker(services);
+services.logger.info({ taskQueue: config.temporalTaskQueue }, 'worker running');
+// The Temporal runtime already shuts the worker down on SIGINT/SIGTERM; close the rest after it.
+await worker.done;
+await services.close();
