@@ -20,7 +20,6 @@ export const DOMAIN_FAILURE_REASONS = {
   taken: 'This domain is already verified by another organization',
 } as const;
 
-// eslint-disable-next-line @typescript-eslint/explicit-module-boundary-types
 export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDeps) {
   async function recordPresent(domain: DomainDoc): Promise<boolean> {
     const record = txtRecordFor(domain.domain, domain.token);

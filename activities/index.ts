@@ -5,6 +5,8 @@ import type { Collections } from '../db/collections';
 import type { Logger } from '../logger';
 import { createDnsActivities } from './dns';
 import { createDomainActivities } from './domains';
+import { createIdentityActivities } from './identities';
+import { createIdpMetadataActivities } from './idpMetadata';
 
 export interface ActivityDeps {
   config: Config;
@@ -13,11 +15,12 @@ export interface ActivityDeps {
   logger: Logger;
 }
 
-// eslint-disable-next-line @typescript-eslint/explicit-module-boundary-types
 export function createActivities(deps: ActivityDeps) {
   const dns = createDnsActivities({ servers: deps.config.dnsServers, timeoutMs: deps.config.dnsTimeoutMs });
   return {
     ...createDomainActivities({ c: deps.c, clock: deps.clock, lookupTxt: dns.lookupTxt }),
+    ...createIdentityActivities({ c: deps.c, clock: deps.clock }),
+    ...createIdpMetadataActivities({ timeoutMs: 10_000, allowInsecureHttp: deps.config.env !== 'production' }),
   };
 }
 

@@ -6,10 +6,13 @@ import { accessLog } from './middleware/accessLog';
 import { errorHandler } from './middleware/errors';
 import { requestId } from './middleware/requestId';
 import { authRoutes } from './routes/auth';
+import { connectorRoutes } from './routes/connectors';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { meRoutes } from './routes/me';
 import { orgRoutes } from './routes/orgs';
+import { ssoRoutes } from './routes/sso';
+import { userRoutes } from './routes/users';
 
 export function createApp(deps: ApiDeps): Koa<ApiState> {
   const app = new Koa<ApiState>({ proxy: false });
@@ -32,7 +35,16 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
       jsonStrict: true,
     }),
   );
-  for (const router of [healthRoutes(deps), orgRoutes(deps), domainRoutes(deps), authRoutes(deps), meRoutes(deps)]) {
+  for (const router of [
+    healthRoutes(deps),
+    orgRoutes(deps),
+    domainRoutes(deps),
+    connectorRoutes(deps),
+    userRoutes(deps),
+    authRoutes(deps),
+    ssoRoutes(deps),
+    meRoutes(deps),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

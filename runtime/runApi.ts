@@ -18,7 +18,8 @@ export async function runApi(services: Services, port = services.config.port): P
     logger: services.logger,
     clock: services.clock,
   });
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
   // Bound how long a slow client may hold a connection open while sending headers or body.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;

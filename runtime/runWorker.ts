@@ -1,4 +1,5 @@
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
+import { installTemporalRuntime } from '../temporal/runtime';
 import { createWorker } from '../temporal/worker';
 import type { Services } from './services';
 
@@ -13,6 +14,7 @@ export async function runWorker(
   services: Services,
   options: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {},
 ): Promise<RunningWorker> {
+  installTemporalRuntime(services.logger);
   const { worker, connection } = await createWorker({
     address: services.temporalAddress,
     namespace: services.config.temporalNamespace,

@@ -1,2 +1,6 @@
 // Every workflow the worker runs; the bundler starts from this file.
+export { accountLinking } from './accountLinking';
 export { domainVerification } from './domainVerification';
+export { idpMetadataFetch } from './idpMetadataFetch';
+export { jitProvisioning } from './jitProvisioning';
+export { ssoSignIn } from './ssoSignIn';

@@ -26,3 +26,25 @@ export const verificationStatusQuery = defineQuery<DomainVerificationStatus>('st
 export function domainVerificationWorkflowId(domainId: string): string {
   return `domain-verification-${domainId}`;
 }
+
+/** What the ACS hands the sign-in workflow: mapped IdP data, never the raw assertion. */
+export interface SsoSignInInput {
+  connectorId: string;
+  orgId: string;
+  subject: string;
+  email?: string;
+  name?: string;
+  avatarUrl?: string;
+  profile: Record<string, string | string[]>;
+}
+
+export type SsoSignInResult =
+  | { outcome: 'returning' | 'linked' | 'provisioned'; userId: string }
+  | { outcome: 'refused'; code: 'email_missing' | 'email_domain_not_allowed' | 'jit_disabled' | 'connector_deleting' | 'connector_disabled' };
+
+export interface IdentityStepInput extends SsoSignInInput {
+  role: string;
+}
+
+/** The workflow types that provision users; the provisioning routes list these. */
+export const PROVISIONING_WORKFLOW_TYPES = ['ssoSignIn', 'jitProvisioning', 'accountLinking'] as const;

@@ -1,0 +1,110 @@
+// Sign-in activities: deciding between a returning identity, account linking and just-in-time
+// provisioning, and writing the outcome. Every write is idempotent on a natural key: the user on
+// its normalized email (unique index, deterministic JIT user ID), the SSO identity on
+// connector + subject (deterministic _id), the membership on org + user.
+import { createHash } from 'node:crypto';
+import type { Collections, SsoIdentityDoc } from '../db/collections';
+import { isDuplicateKeyError } from '../db/collections';
+import { ensureMembership } from '../db/memberships';
+import { findUserByEmail, newUserDoc } from '../db/users';
+import type { ErrorCode } from '../domain/errors';
+import type { ConnectorId, OrgId, UserId } from '../domain/ids';
+import { decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
+import { ApplicationFailure } from '@temporalio/activity';
+
+export interface IdentityActivityDeps {
+  c: Collections;
+  clock: () => Date;
+}
+
+export type SignInDecision = SsoSignInDecision | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
+
+export interface IdentityWrite {
+  connectorId: string;
+  orgId: string;
+  subject: string;
+  userId: string;
+  profile: Record<string, string | string[]>;
+  role: string;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** One identity per connection and subject, whichever sign-in writes it first. */
+export function identityId(connectorId: string, subject: string): string {
+  return `${connectorId}:${digest(subject)}`;
+}
+
+/** Derived from the email so a retried or concurrent provisioning lands on the same ID. */
+export function jitUserId(email: string): UserId {
+  return `usr_${createHash('sha256').update(`jit:${email}`).digest('hex').slice(0, 32)}` as UserId;
+}
+
+export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
+  return {
+    async decideSignIn(input: { connectorId: string; subject: string; email?: string }): Promise<{ decision: SignInDecision; defaultRole: string }> {
+      const connector = await c.connectors.findOne({ _id: input.connectorId as ConnectorId });
+      if (!connector) return { decision: { kind: 'refuse', code: 'connector_disabled' }, defaultRole: 'member' };
+      if (connector.status !== 'active') return { decision: { kind: 'refuse', code: 'connector_deleting' }, defaultRole: connector.jit.defaultRole };
+      const [identity, userByEmail, verified] = await Promise.all([
+        c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
+        input.email ? findUserByEmail(c, input.email) : null,
+        // Only domains still verified by this organization count (rule 5); grace keeps them verified.
+        c.domains.find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' }).toArray(),
+      ]);
+      const decision = decideSsoSignIn({
+        ...(identity ? { existingIdentity: { userId: identity.userId } } : {}),
+        ...(userByEmail ? { existingUserByEmail: { userId: userByEmail._id } } : {}),
+        ...(input.email ? { email: input.email } : {}),
+        connectorVerifiedDomains: verified.map((domain) => domain.domain),
+        jitEnabled: connector.jit.enabled,
+      });
+      return { decision, defaultRole: connector.jit.defaultRole };
+    },
+
+    /** Creates the account for a first-time SSO user, or finds the one a concurrent run created. */
+    async provisionUser(input: { email: string; name?: string; avatarUrl?: string }): Promise<{ userId: string; created: boolean }> {
+      const userId = jitUserId(input.email);
+      try {
+        await c.users.insertOne(newUserDoc(userId, { email: input.email, name: input.name ?? null, avatarUrl: input.avatarUrl ?? null }, clock()));
+        return { userId, created: true };
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      const existing = await findUserByEmail(c, input.email);
+      if (!existing) throw ApplicationFailure.retryable('user vanished after a duplicate-key insert');
+      // Either our own earlier attempt, or a personal sign-up that won the race: link to it.
+      return { userId: existing._id, created: existing._id === userId };
+    },
+
+    /**
+     * Links the SSO identity to the user (first writer wins: an existing link keeps its user),
+     * refreshes its profile and makes the user a member of the org.
+     */
+    async upsertIdentity(input: IdentityWrite): Promise<{ userId: string }> {
+      const now = clock();
+      const _id = identityId(input.connectorId, input.subject);
+      const update = {
+        $setOnInsert: {
+          connectorId: input.connectorId as ConnectorId,
+          orgId: input.orgId as OrgId,
+          subject: input.subject,
+          userId: input.userId as UserId,
+          createdAt: now,
+        },
+        $set: { profile: input.profile, lastSignInAt: now },
+      };
+      let identity: SsoIdentityDoc | null;
+      try {
+        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { upsert: true, returnDocument: 'after' });
+      } catch (error) {
+        // Two upserts racing on a new _id: one inserts, the other gets a duplicate key; retrying updates.
+        if (!isDuplicateKeyError(error)) throw error;
+        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { returnDocument: 'after' });
+      }
+      if (!identity) throw ApplicationFailure.retryable('identity not found after upsert');
+      await ensureMembership(c, identity.orgId, identity.userId, input.role, now);
+      return { userId: identity.userId };
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// End-user SSO: home-realm discovery, SP metadata, the SP-initiated login redirect and the SAML
+// assertion consumer. Every response from the IdP is hostile until sso/saml has validated it.
+import Router from '@koa/router';
+import { z } from 'zod';
+import type { ConnectorDoc } from '../../db/collections';
+import { createMongoSamlRequestStore } from '../../db/samlRequests';
+import { mergeAttributeMapping, mapProfile } from '../../domain/attributeMapping';
+import { emailDomain, normalizeEmail } from '../../domain/email';
+import { DomainError, isErrorCode, orThrow } from '../../domain/errors';
+import type { ConnectorId } from '../../domain/ids';
+import { allowedReturnTo } from '../../domain/returnTo';
+import { spUrls } from '../../sso/connectorUrls';
+import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
+import { SamlValidationError } from '../../sso/saml/errors';
+import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
+import { buildSpMetadata } from '../../sso/saml/spMetadata';
+import type { ApiDeps, ApiState } from '../context';
+import { startSession } from '../sessions';
+import { runSsoSignIn } from '../temporalCalls';
+import { parse } from '../validate';
+import { connectorParams } from './connectors';
+
+const loginQuery = z.object({ returnTo: z.string().max(2048).optional() });
+const identifyBody = z.strictObject({ email: z.string().trim().min(3).max(320) });
+
+/** A connection that may be used to sign in right now (rule 1: Business plan only). */
+async function loadUsableConnector(deps: ApiDeps, params: unknown): Promise<ConnectorDoc> {
+  const { connectorId } = parse(connectorParams, params);
+  const connector = await deps.c.connectors.findOne({ _id: connectorId as ConnectorId });
+  if (!connector) throw new DomainError('not_found', 'Connection not found');
+  if (connector.status !== 'active') throw new DomainError('connector_deleting');
+  const org = await deps.c.orgs.findOne({ _id: connector.orgId });
+  if (org?.plan !== 'business') throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
+  return connector;
+}
+
+function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
+  if (!connector.saml) throw new DomainError('connector_disabled', 'This connection has no SAML settings');
+  const sp = spUrls(deps.config.publicUrl, connector._id);
+  return createSamlClient({
+    connectorId: connector._id,
+    spEntityId: sp.entityId,
+    acsUrl: sp.acsUrl,
+    idp: connector.saml,
+    clockSkewMs: deps.config.saml.clockSkewMs,
+    requestTtlMs: deps.config.saml.requestTtlMs,
+    requestStore: createMongoSamlRequestStore(deps.c.samlRequests, { now: deps.clock }),
+  });
+}
+
+function samlRefusal(error: SamlValidationError): DomainError {
+  return isErrorCode(error.code) ? new DomainError(error.code, error.message) : new DomainError('sso_response_invalid', error.message);
+}
+
+export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
+  const router = new Router<ApiState>();
+
+  router.post('/v1/auth/identify', async (ctx) => {
+    const { email } = parse(identifyBody, ctx.request.body);
+    const domain = emailDomain(orThrow(normalizeEmail(email)).email);
+    const claim = domain ? await deps.c.connectorDomains.findOne({ _id: domain }) : null;
+    const connector = claim && (await deps.c.connectors.findOne({ _id: claim.connectorId, status: 'active' }));
+    const org = connector && (await deps.c.orgs.findOne({ _id: connector.orgId }));
+    ctx.body =
+      connector && org?.plan === 'business'
+        ? { method: 'sso', connectorId: connector._id, loginUrl: spUrls(deps.config.publicUrl, connector._id).loginUrl }
+        : { method: 'password' };
+  });
+
+  router.get('/v1/sso/:connectorId/metadata', async (ctx) => {
+    const { connectorId } = parse(connectorParams, ctx.params);
+    const connector = await deps.c.connectors.findOne({ _id: connectorId as ConnectorId });
+    if (!connector) throw new DomainError('not_found', 'Connection not found');
+    const sp = spUrls(deps.config.publicUrl, connector._id);
+    ctx.type = 'application/samlmetadata+xml';
+    ctx.body = buildSpMetadata({ spEntityId: sp.entityId, acsUrl: sp.acsUrl });
+  });
+
+  router.get('/v1/sso/:connectorId/login', async (ctx) => {
+    const connector = await loadUsableConnector(deps, ctx.params);
+    const { returnTo } = parse(loginQuery, ctx.query);
+    const target = allowedReturnTo(returnTo, deps.config.allowedReturnOrigins, `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`);
+    if (!target) throw new DomainError('return_to_not_allowed');
+    const expiresAt = new Date(deps.clock().getTime() + deps.config.saml.requestTtlMs);
+    const relayState = encodeRelayState(connector._id, target, expiresAt, deps.config.sessionSecret);
+    const { url } = await samlClientFor(deps, connector).buildLoginUrl(relayState);
+    ctx.redirect(url);
+  });
+
+  router.post('/v1/sso/:connectorId/acs', async (ctx) => {
+    const connector = await loadUsableConnector(deps, ctx.params);
+    const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
+    let assertion;
+    try {
+      assertion = await samlClientFor(deps, connector).validatePostResponse(body);
+    } catch (error) {
+      if (error instanceof SamlValidationError) throw samlRefusal(error);
+      throw error;
+    }
+    const returnTo = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.config.sessionSecret);
+    if (!returnTo) throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
+
+    const mapped = mapProfile(assertion.attributes, assertion.nameId, assertion.nameIdFormat, mergeAttributeMapping(connector.attributeMapping));
+    const result = await runSsoSignIn(deps, {
+      connectorId: connector._id,
+      orgId: connector.orgId,
+      subject: assertion.nameId,
+      ...(mapped.email ? { email: mapped.email } : {}),
+      ...(mapped.name ? { name: mapped.name } : {}),
+      ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
+      profile: mapped.profile,
+    });
+    // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
+    await startSession(deps, ctx, result.userId as never, ['sso'], connector._id);
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  });
+
+  return router;
+}

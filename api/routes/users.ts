@@ -1,0 +1,44 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { membershipId } from '../../db/memberships';
+import { DomainError } from '../../domain/errors';
+import type { UserId } from '../../domain/ids';
+import type { ApiDeps, ApiState } from '../context';
+import { requireOrgAccess } from '../middleware/auth';
+import { parse } from '../validate';
+import { loadOrg } from './orgs';
+
+const userParams = z.object({ orgId: z.string(), userId: z.string().regex(/^usr_[a-f0-9]{32}$/, 'not a user ID') });
+
+export function userRoutes(deps: ApiDeps): Router<ApiState> {
+  const router = new Router<ApiState>();
+
+  // An org sees its members only, and only the SSO identities of its own connections.
+  router.get('/v1/orgs/:orgId/users/:userId', requireOrgAccess(deps), async (ctx) => {
+    const org = await loadOrg(deps, ctx.params);
+    const { userId } = parse(userParams, ctx.params);
+    const [membership, user] = await Promise.all([
+      deps.c.memberships.findOne({ _id: membershipId(org._id, userId as UserId) }),
+      deps.c.users.findOne({ _id: userId as UserId }),
+    ]);
+    if (!membership || !user) throw new DomainError('not_found', 'User not found in this organization');
+    const identities = await deps.c.ssoIdentities.find({ userId: user._id, orgId: org._id }).toArray();
+    ctx.body = {
+      id: user._id,
+      email: user.email,
+      name: user.name,
+      avatarUrl: user.avatarUrl,
+      role: membership.role,
+      hasPassword: user.passwordHash !== null,
+      needsPasswordSetup: user.needsPasswordSetup,
+      ssoIdentities: identities.map((identity) => ({
+        connectorId: identity.connectorId,
+        subject: identity.subject,
+        profile: identity.profile,
+        lastSignInAt: identity.lastSignInAt.toISOString(),
+      })),
+    };
+  });
+
+  return router;
+}

@@ -1,0 +1,87 @@
+// The API's calls into Temporal that wait for an answer. Waits are bounded: a slow or retrying
+// workflow turns into a clear "try again shortly" while the workflow keeps going on its own.
+import { createHash, randomUUID } from 'node:crypto';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { IdpSettings } from '../activities/idpMetadata';
+import { DomainError, isErrorCode } from '../domain/errors';
+import { ConnectorIdKey, OrgIdKey } from '../workflows/searchAttributes';
+import type { SsoSignInInput, SsoSignInResult } from '../workflows/shared';
+import type { ApiDeps } from './context';
+
+/** The innermost ApplicationFailure's type, if it is one of our error codes. */
+function failureCode(error: unknown): string | undefined {
+  let cause: unknown = error;
+  let code: string | undefined;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type) code = cause.type;
+    cause = cause.cause;
+  }
+  return code;
+}
+
+async function withinBound<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const TIMED_OUT = Symbol('timed out');
+
+export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpSettings> {
+  try {
+    const handle = await deps.temporal.workflow.start('idpMetadataFetch', {
+      taskQueue: deps.config.temporalTaskQueue,
+      workflowId: `idp-metadata-${randomUUID()}`,
+      args: [{ url }],
+      workflowExecutionTimeout: '2m',
+    });
+    const result = await withinBound(handle.result() as Promise<IdpSettings>, 30_000);
+    if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL did not answer in time');
+    return result;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const code = failureCode(error);
+      if (code === 'idp_metadata_invalid') throw new DomainError('idp_metadata_invalid', 'The metadata document could not be used');
+      throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
+    }
+    throw error;
+  }
+}
+
+/** Subjects can be emails: the workflow ID carries a digest, never the subject itself. */
+export function ssoSignInWorkflowId(connectorId: string, subject: string): string {
+  return `sso-sign-in-${connectorId}-${createHash('sha256').update(subject).digest('base64url').slice(0, 32)}`;
+}
+
+export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<Extract<SsoSignInResult, { userId: string }>> {
+  // Concurrent callbacks for one person (double submit, several tabs) attach to the running
+  // sign-in instead of starting a second one; a finished one makes room for the next sign-in.
+  const handle = await deps.temporal.workflow.start('ssoSignIn', {
+    taskQueue: deps.config.temporalTaskQueue,
+    workflowId: ssoSignInWorkflowId(input.connectorId, input.subject),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+    typedSearchAttributes: [
+      { key: OrgIdKey, value: input.orgId },
+      { key: ConnectorIdKey, value: input.connectorId },
+    ],
+  });
+  let result: SsoSignInResult | typeof TIMED_OUT;
+  try {
+    result = await withinBound(handle.result() as Promise<SsoSignInResult>, deps.config.signInWaitMs);
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const code = failureCode(error);
+    throw isErrorCode(code) ? new DomainError(code) : new DomainError('try_again_later', 'Sign-in could not be completed; try again');
+  }
+  if (result === TIMED_OUT) {
+    throw new DomainError('try_again_later', 'Your account is still being set up; try again shortly', { retryAfterSeconds: 5 });
+  }
+  if (result.outcome === 'refused') throw new DomainError(result.code);
+  return result;
+}

@@ -1,0 +1,225 @@
+// The domain verification workflow on the real Temporal dev server, with a real worker writing to
+// the real MongoDB-protocol server, driven through the API and a real DNS server on 127.0.0.1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { domainVerificationWorkflowId } from '../../workflows/shared';
+import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
+import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
+import { request } from '../helpers/http';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
+
+interface DomainView {
+  id: string;
+  domain: string;
+  status: string;
+  txtRecord: { name: string; value: string };
+  checks: number;
+  lastCheckedAt: string | null;
+  verifiedAt: string | null;
+  failureReason: string | null;
+}
+
+let dns: TestDnsServer;
+/** Polls every few hundred milliseconds, re-checks verified domains quickly, long deadline. */
+let fast: TestStack;
+/** Waits an hour between checks and gives up after a few seconds: only checkNow or the deadline act. */
+let slow: TestStack;
+
+beforeAll(async () => {
+  dns = await startDnsServer();
+  const common = { DNS_SERVERS: dns.address, DNS_TIMEOUT: '300ms' };
+  [fast, slow] = await Promise.all([
+    startTestStack({
+      ...common,
+      DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+      DOMAIN_VERIFICATION_MAX_INTERVAL: '1s',
+      DOMAIN_VERIFICATION_DEADLINE: '10m',
+      DOMAIN_REVERIFICATION_INTERVAL: '300ms',
+      DOMAIN_REVERIFICATION_GRACE: '2s',
+    }),
+    startTestStack({
+      ...common,
+      DOMAIN_VERIFICATION_INITIAL_INTERVAL: '1h',
+      DOMAIN_VERIFICATION_MAX_INTERVAL: '1h',
+      DOMAIN_VERIFICATION_DEADLINE: '4s',
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([fast?.stop(), slow?.stop()]);
+  await dns?.stop();
+});
+
+async function addDomain(stack: TestStack, orgKey: string, orgId: string, domain = uniqueDomain()) {
+  const res = await request<DomainView>(stack.baseUrl, 'POST', `/v1/orgs/${orgId}/domains`, { token: orgKey, body: { domain } });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function getDomain(stack: TestStack, orgKey: string, orgId: string, id: string) {
+  const res = await request<DomainView>(stack.baseUrl, 'GET', `/v1/orgs/${orgId}/domains/${id}`, { token: orgKey });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+const untilStatus = (stack: TestStack, key: string, orgId: string, id: string, status: string) =>
+  eventually(async () => {
+    const view = await getDomain(stack, key, orgId, id);
+    return view.status === status ? view : undefined;
+  }, `domain ${id} to be ${status}`);
+
+describe('adding a domain', () => {
+  it('normalizes the name and answers the TXT record to publish', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const name = uniqueDomain('Bücher');
+    const view = await addDomain(fast, org.key, org.id, `${name.toUpperCase()}.`);
+    expect(view.domain).toBe(new URL(`http://${name}`).hostname);
+    expect(view.domain).toMatch(/^xn--/);
+    expect(view).toMatchObject({ status: 'pending', txtRecord: { name: `_sso-verification.${view.domain}` } });
+    expect(view.txtRecord.value).toMatch(/^sso-verification=.{20,}$/);
+  });
+
+  it.each([
+    ['a public suffix', 'co.uk'],
+    ['an IP address', '192.0.2.1'],
+    ['a single label', 'intranet'],
+  ])('refuses %s', async (_, domain) => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, { token: org.key, body: { domain } });
+    expect(res).toMatchObject({ status: 400, body: { code: 'domain_invalid' } });
+  });
+
+  it('runs exactly one verification workflow per domain, findable by org and domain ID', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    const description = await fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id)).describe();
+    expect(description.type).toBe('domainVerification');
+    expect(description.searchAttributes).toMatchObject({ OrgId: [org.id], DomainId: [view.id] });
+    const again = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, { token: org.key, body: { domain: view.domain } });
+    expect(again).toMatchObject({ status: 409, body: { code: 'conflict' } });
+  });
+});
+
+describe('verification', () => {
+  it('stays pending until the record appears, then becomes verified', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    const checked = await eventually(async () => {
+      const current = await getDomain(fast, org.key, org.id, view.id);
+      return current.checks >= 2 ? current : undefined;
+    }, 'two checks');
+    expect(checked).toMatchObject({ status: 'pending', verifiedAt: null });
+    expect(checked.lastCheckedAt).not.toBeNull();
+
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    const verified = await untilStatus(fast, org.key, org.id, view.id, 'verified');
+    expect(verified.verifiedAt).not.toBeNull();
+    expect(await fast.services.c.domainClaims.findOne({ _id: view.domain })).toMatchObject({ orgId: org.id });
+  });
+
+  it('checks at once on "check now" instead of waiting for the next poll', async () => {
+    const org = await createOrgWithKey(slow.baseUrl);
+    const view = await addDomain(slow, org.key, org.id);
+    await eventually(async () => ((await getDomain(slow, org.key, org.id, view.id)).checks >= 1 ? true : undefined), 'first check');
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, { token: org.key });
+    expect(res.status).toBe(202);
+    // The next scheduled poll is an hour away, so only the signal can have verified it.
+    await untilStatus(slow, org.key, org.id, view.id, 'verified');
+  });
+
+  it('fails with a clear reason at the deadline, and a retry starts a fresh run', async () => {
+    const org = await createOrgWithKey(slow.baseUrl);
+    const view = await addDomain(slow, org.key, org.id);
+    const failed = await untilStatus(slow, org.key, org.id, view.id, 'failed');
+    expect(failed.failureReason).toMatch(/not found/i);
+
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, { token: org.key });
+    expect(res).toMatchObject({ status: 202, body: { status: 'pending' } });
+    await untilStatus(slow, org.key, org.id, view.id, 'verified');
+  });
+
+  it('keeps retrying while the DNS server is down and verifies once it is back', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    dns.setFailure('servfail');
+    try {
+      const view = await addDomain(fast, org.key, org.id);
+      dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+      // Let several checks fail against the broken server.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await getDomain(fast, org.key, org.id, view.id)).status).toBe('pending');
+      dns.setFailure('none');
+      await untilStatus(fast, org.key, org.id, view.id, 'verified');
+    } finally {
+      dns.setFailure('none');
+    }
+  });
+
+  it('does not verify a domain with the token of another organization, and keeps it for the first', async () => {
+    const first = await createOrgWithKey(fast.baseUrl);
+    const second = await createOrgWithKey(fast.baseUrl);
+    const domain = uniqueDomain();
+    const mine = await addDomain(fast, first.key, first.id, domain);
+    const theirs = await addDomain(fast, second.key, second.id, domain);
+    expect(theirs.txtRecord.value).not.toBe(mine.txtRecord.value);
+    dns.setTxt(mine.txtRecord.name, [mine.txtRecord.value]);
+    await untilStatus(fast, first.key, first.id, mine.id, 'verified');
+    const after = await eventually(async () => {
+      const view = await getDomain(fast, second.key, second.id, theirs.id);
+      return view.checks >= 3 ? view : undefined;
+    }, 'more checks of the other org');
+    expect(after.status).toBe('pending');
+
+    const third = await createOrgWithKey(fast.baseUrl);
+    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${third.id}/domains`, { token: third.key, body: { domain } });
+    expect(res).toMatchObject({ status: 409, body: { code: 'domain_taken' } });
+    expect(JSON.stringify(res.body)).not.toContain(first.id);
+  });
+
+  it('unverifies a domain whose record disappeared, after the grace period, and records it', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    await untilStatus(fast, org.key, org.id, view.id, 'verified');
+
+    dns.removeTxt(view.txtRecord.name);
+    const inGrace = await eventually(async () => {
+      const doc = await fast.services.c.domains.findOne({ _id: view.id as never });
+      return doc?.missingSince ? doc : undefined;
+    }, 'the record to be seen missing');
+    expect(inGrace.status).toBe('verified');
+
+    const unverified = await untilStatus(fast, org.key, org.id, view.id, 'unverified');
+    expect(unverified.failureReason).toMatch(/grace period/);
+    expect(await fast.services.c.domainClaims.findOne({ _id: view.domain })).toBeNull();
+    expect(await fast.services.c.auditEvents.countDocuments({ type: 'domain.unverified', subjectId: view.id })).toBe(1);
+  });
+
+  it('resumes a waiting verification on a new worker after the old one stops, without duplicates', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    await eventually(async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 1 ? true : undefined), 'first check');
+
+    await fast.worker?.shutdown();
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    fast.worker = await fast.startWorker();
+
+    await untilStatus(fast, org.key, org.id, view.id, 'verified');
+    expect(await fast.services.c.domainClaims.countDocuments({ _id: view.domain })).toBe(1);
+    expect(await fast.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: view.id })).toBe(1);
+  });
+});
+
+describe('deleting a domain', () => {
+  it('removes the domain and stops its workflow', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    const res = await request(fast.baseUrl, 'DELETE', `/v1/orgs/${org.id}/domains/${view.id}`, { token: org.key });
+    expect(res.status).toBe(204);
+    expect((await request(fast.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${view.id}`, { token: org.key })).status).toBe(404);
+    const description = await fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id)).describe();
+    expect(description.status.name).toBe('TERMINATED');
+  });
+});

@@ -1,0 +1,21 @@
+// accountLinking: an existing account whose email is in one of the connection's verified domains
+// gets the SSO identity and the org membership; it keeps its user ID, data and other memberships.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { IdentityStepInput } from './shared';
+
+const { upsertIdentity } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export async function accountLinking(input: IdentityStepInput & { userId: string }): Promise<{ userId: string }> {
+  return upsertIdentity({
+    connectorId: input.connectorId,
+    orgId: input.orgId,
+    subject: input.subject,
+    userId: input.userId,
+    profile: input.profile,
+    role: input.role,
+  });
+}
