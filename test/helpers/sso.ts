@@ -1,0 +1,111 @@
+// SSO test fixtures: an organization with a verified domain (through the real verification
+// workflow and a real DNS server) and a SAML connection to the signing test IdP.
+import { inflateRawSync } from 'node:zlib';
+import { expect } from 'vitest';
+import { spUrls } from '../../sso/connectorUrls';
+import { createOrgWithKey, uniqueDomain, type OrgFixture } from './admin';
+import type { TestDnsServer } from './dnsServer';
+import { request } from './http';
+import { TEST_IDP, buildSamlResponse, idpMetadataXml, type SamlResponseOptions } from './samlIdp';
+import type { TestStack } from './stack';
+import { eventually } from './wait';
+
+export interface SsoFixture {
+  org: OrgFixture;
+  domain: string;
+  connectorId: string;
+  acsUrl: string;
+  spEntityId: string;
+}
+
+export async function verifyDomain(stack: TestStack, dns: TestDnsServer, org: OrgFixture, domain = uniqueDomain()): Promise<string> {
+  const added = await request<{ id: string; txtRecord: { name: string; value: string } }>(
+    stack.baseUrl,
+    'POST',
+    `/v1/orgs/${org.id}/domains`,
+    { token: org.key, body: { domain } },
+  );
+  expect(added.status).toBe(201);
+  dns.setTxt(added.body.txtRecord.name, [added.body.txtRecord.value]);
+  await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${added.body.id}/verify`, { token: org.key });
+  await eventually(async () => {
+    const view = await request<{ status: string }>(stack.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${added.body.id}`, { token: org.key });
+    return view.body.status === 'verified' ? true : undefined;
+  }, `domain ${domain} to be verified`);
+  return domain;
+}
+
+export async function createSamlConnection(
+  stack: TestStack,
+  dns: TestDnsServer,
+  options: { jit?: { enabled: boolean; defaultRole?: string }; attributeMapping?: Record<string, string[]> } = {},
+): Promise<SsoFixture> {
+  const org = await createOrgWithKey(stack.baseUrl);
+  const domain = await verifyDomain(stack, dns, org);
+  const res = await request<{ id: string; sp: { acsUrl: string; entityId: string } }>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+    token: org.key,
+    body: {
+      type: 'saml',
+      name: 'Test IdP',
+      domains: [domain],
+      saml: { metadataXml: idpMetadataXml() },
+      ...(options.jit ? { jit: options.jit } : {}),
+      ...(options.attributeMapping ? { attributeMapping: options.attributeMapping } : {}),
+    },
+  });
+  expect(res.status).toBe(201);
+  const sp = spUrls(stack.config.publicUrl, res.body.id);
+  expect(res.body.sp).toMatchObject({ acsUrl: sp.acsUrl, entityId: sp.entityId });
+  return { org, domain, connectorId: res.body.id, acsUrl: sp.acsUrl, spEntityId: sp.entityId };
+}
+
+export interface StartedLogin {
+  requestId: string;
+  relayState: string;
+  location: URL;
+}
+
+export async function startLogin(stack: TestStack, connectorId: string, returnTo = 'https://app.example.test/home'): Promise<StartedLogin> {
+  const res = await request(stack.baseUrl, 'GET', `/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(returnTo)}`);
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get('location') ?? '');
+  expect(location.origin + location.pathname).toBe(TEST_IDP.ssoUrl);
+  const authnRequest = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest') ?? '', 'base64')).toString('utf8');
+  const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1];
+  expect(requestId).toBeDefined();
+  return { requestId: requestId!, relayState: location.searchParams.get('RelayState') ?? '', location };
+}
+
+export function responseFor(fixture: SsoFixture, login: StartedLogin, options: SamlResponseOptions = {}): string {
+  return buildSamlResponse({
+    inResponseTo: login.requestId,
+    destination: fixture.acsUrl,
+    recipient: fixture.acsUrl,
+    audience: fixture.spEntityId,
+    ...options,
+  });
+}
+
+export async function postAcs(stack: TestStack, connectorId: string, fields: Record<string, string>) {
+  const res = await fetch(`${stack.baseUrl}/v1/sso/${connectorId}/acs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // a redirect has no JSON body
+  }
+  const cookie = /sso_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  return { status: res.status, location: res.headers.get('location'), body, sessionToken: cookie };
+}
+
+/** A complete SP-initiated sign-in: login redirect, signed response, ACS post. */
+export async function signIn(stack: TestStack, fixture: SsoFixture, options: SamlResponseOptions = {}) {
+  const login = await startLogin(stack, fixture.connectorId);
+  return postAcs(stack, fixture.connectorId, { SAMLResponse: responseFor(fixture, login, options), RelayState: login.relayState });
+}

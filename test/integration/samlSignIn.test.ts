@@ -1,0 +1,375 @@
+// SAML sign-in end to end through the API, the real Temporal workflows and the real database,
+// with responses signed by a test IdP key: JIT provisioning, account linking, returning identities,
+// the rules that refuse, and hostile responses that must change nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
+import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
+import { request } from '../helpers/http';
+import { testIdpKey } from '../helpers/samlIdp';
+import { createSamlConnection, postAcs, responseFor, signIn, startLogin, verifyDomain, type SsoFixture } from '../helpers/sso';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
+
+let dns: TestDnsServer;
+let stack: TestStack;
+
+beforeAll(async () => {
+  dns = await startDnsServer();
+  stack = await startTestStack({
+    DNS_SERVERS: dns.address,
+    DNS_TIMEOUT: '300ms',
+    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+    DOMAIN_VERIFICATION_MAX_INTERVAL: '1s',
+    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+    SIGN_IN_WAIT: '3s',
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await dns?.stop();
+});
+
+const person = (domain: string) => `p${Math.random().toString(36).slice(2, 9)}@${domain}`;
+
+async function me(token: string | undefined) {
+  const res = await request<{ id: string; email: string; amr: string[]; organizations: { id: string; role: string }[] }>(
+    stack.baseUrl,
+    'GET',
+    '/v1/me',
+    { token: token ?? 'none' },
+  );
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function orgUser(fixture: SsoFixture, userId: string) {
+  return request<{
+    id: string;
+    email: string;
+    name: string | null;
+    avatarUrl: string | null;
+    role: string;
+    hasPassword: boolean;
+    ssoIdentities: { connectorId: string; subject: string; profile: Record<string, unknown> }[];
+  }>(stack.baseUrl, 'GET', `/v1/orgs/${fixture.org.id}/users/${userId}`, { token: fixture.org.key });
+}
+
+async function counts() {
+  const c = stack.services.c;
+  return {
+    users: await c.users.countDocuments(),
+    identities: await c.ssoIdentities.countDocuments(),
+    memberships: await c.memberships.countDocuments(),
+    sessions: await c.sessions.countDocuments(),
+  };
+}
+
+describe('connections', () => {
+  it('refuses organizations that are not on the Business plan', async () => {
+    const org = await createOrgWithKey(stack.baseUrl, 'team');
+    const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+      token: org.key,
+      body: { type: 'saml', name: 'x', domains: ['acme.example.com'], saml: { metadataXml: '<x/>' } },
+    });
+    expect(res).toMatchObject({ status: 402, body: { code: 'plan_required' } });
+  });
+
+  it('refuses domains the organization has not verified', async () => {
+    const org = await createOrgWithKey(stack.baseUrl);
+    const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+      token: org.key,
+      body: { type: 'saml', name: 'x', domains: [uniqueDomain()], saml: { metadataXml: '<x/>' } },
+    });
+    expect(res).toMatchObject({ status: 409, body: { code: 'domain_not_verified' } });
+  });
+
+  it('ties a domain to one connection only', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${fixture.org.id}/connectors`, {
+      token: fixture.org.key,
+      body: { type: 'saml', name: 'second', domains: [fixture.domain], saml: { metadataXml: (await import('../helpers/samlIdp')).idpMetadataXml() } },
+    });
+    expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
+  });
+
+  it('takes IdP settings given by hand, with several certificates', async () => {
+    const org = await createOrgWithKey(stack.baseUrl);
+    const domain = await verifyDomain(stack, dns, org);
+    const res = await request<{ saml: { certificates: { sha256: string }[] } }>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+      token: org.key,
+      body: {
+        type: 'saml',
+        name: 'manual',
+        domains: [domain],
+        saml: {
+          entityId: 'https://idp.example.test/saml/metadata',
+          ssoUrl: 'https://idp.example.test/saml/sso',
+          certificates: [testIdpKey().certificatePem, testIdpKey('rotated').certificatePem],
+        },
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.saml.certificates).toHaveLength(2);
+    const bad = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+      token: org.key,
+      body: { type: 'saml', name: 'bad', domains: [domain], saml: { entityId: 'x', ssoUrl: 'https://idp.example.test/', certificates: ['nope'] } },
+    });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+  });
+
+  it('refuses metadata with a DOCTYPE', async () => {
+    const org = await createOrgWithKey(stack.baseUrl);
+    const domain = await verifyDomain(stack, dns, org);
+    const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+      token: org.key,
+      body: { type: 'saml', name: 'x', domains: [domain], saml: { metadataXml: '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' } },
+    });
+    expect(res).toMatchObject({ status: 422, body: { code: 'idp_metadata_invalid' } });
+  });
+
+  it('serves SP metadata and routes verified-domain emails to SSO', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const metadata = await fetch(`${stack.baseUrl}/v1/sso/${fixture.connectorId}/metadata`);
+    const xml = await metadata.text();
+    expect(xml).toContain(`entityID="${fixture.spEntityId}"`);
+    expect(xml).toContain(`Location="${fixture.acsUrl}"`);
+    const sso = await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email: person(fixture.domain).toUpperCase() } });
+    expect(sso.body).toMatchObject({ method: 'sso', connectorId: fixture.connectorId });
+    const other = await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email: 'someone@elsewhere.example.org' } });
+    expect(other.body).toEqual({ method: 'password' });
+  });
+});
+
+describe('signing in', () => {
+  it('provisions a first-time user just in time, with IdP name and avatar, other attributes on the profile', async () => {
+    const fixture = await createSamlConnection(stack, dns, { jit: { enabled: true, defaultRole: 'developer' } });
+    const email = person(fixture.domain);
+    const res = await signIn(stack, fixture, {
+      nameId: `subject-${email}`,
+      attributes: { email, displayName: 'Ada Lovelace', picture: 'https://cdn.example.test/ada.png', department: 'Engines' },
+    });
+    expect(res.status).toBe(303);
+    expect(res.location).toBe('https://app.example.test/home');
+    const session = await me(res.sessionToken);
+    expect(session).toMatchObject({ email, amr: ['sso'], organizations: [{ id: fixture.org.id, role: 'developer' }] });
+    const user = await orgUser(fixture, session.id);
+    expect(user.body).toMatchObject({ name: 'Ada Lovelace', avatarUrl: 'https://cdn.example.test/ada.png', hasPassword: false });
+    expect(user.body.ssoIdentities).toEqual([
+      expect.objectContaining({ connectorId: fixture.connectorId, subject: `subject-${email}`, profile: { department: 'Engines' } }),
+    ]);
+  });
+
+  it('links an existing personal account and keeps its user ID', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email: email.toUpperCase(), password: 'personal password', name: 'Personal Name' },
+    });
+    expect(signUp.status).toBe(201);
+    const res = await signIn(stack, fixture, { nameId: `sub-${email}`, attributes: { email, displayName: 'IdP Name' } });
+    expect(res.status).toBe(303);
+    const session = await me(res.sessionToken);
+    expect(session.id).toBe(signUp.body.id);
+    const user = await orgUser(fixture, signUp.body.id);
+    expect(user.body).toMatchObject({ name: 'Personal Name', hasPassword: true, role: 'member' });
+    expect(await stack.services.c.users.countDocuments({ email })).toBe(1);
+  });
+
+  it('signs a returning identity in and refreshes its profile', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const first = await signIn(stack, fixture, { nameId: `ret-${email}`, attributes: { email, displayName: 'First', team: 'A' } });
+    const userId = (await me(first.sessionToken)).id;
+    const second = await signIn(stack, fixture, { nameId: `ret-${email}`, attributes: { email, displayName: 'Renamed', team: 'B' } });
+    expect(second.status).toBe(303);
+    expect((await me(second.sessionToken)).id).toBe(userId);
+    const user = await orgUser(fixture, userId);
+    expect(user.body.name).toBe('First');
+    expect(user.body.ssoIdentities[0]?.profile).toEqual({ team: 'B' });
+  });
+
+  it('signs a returning identity in even when the IdP stops sending an email', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const first = await signIn(stack, fixture, { nameId: `noemail-${email}`, attributes: { email } });
+    const userId = (await me(first.sessionToken)).id;
+    const again = await signIn(stack, fixture, { nameId: `noemail-${email}`, nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', attributes: {} });
+    expect(again.status).toBe(303);
+    expect((await me(again.sessionToken)).id).toBe(userId);
+  });
+
+  it('refuses a new identity without an email, saying the mapping must provide one', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const before = await counts();
+    const res = await signIn(stack, fixture, {
+      nameId: 'opaque-subject-1',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+      attributes: { displayName: 'No Email' },
+    });
+    expect(res).toMatchObject({ status: 422, body: { code: 'email_missing' } });
+    expect(String(res.body.title)).toMatch(/attribute mapping/);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('uses a custom attribute mapping', async () => {
+    const fixture = await createSamlConnection(stack, dns, { attributeMapping: { email: ['corpMail'] } });
+    const email = person(fixture.domain);
+    const res = await signIn(stack, fixture, {
+      nameId: 'opaque-subject-2',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+      attributes: { corpMail: email },
+    });
+    expect(res.status).toBe(303);
+    expect((await me(res.sessionToken)).email).toBe(email);
+  });
+
+  it('refuses unknown users when JIT is off, but still links existing accounts', async () => {
+    const fixture = await createSamlConnection(stack, dns, { jit: { enabled: false } });
+    const before = await counts();
+    const refused = await signIn(stack, fixture, { nameId: 'jit-off-1', attributes: { email: person(fixture.domain) } });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'jit_disabled' } });
+    expect(await counts()).toEqual(before);
+
+    const email = person(fixture.domain);
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'personal password' } });
+    const linked = await signIn(stack, fixture, { nameId: 'jit-off-2', attributes: { email } });
+    expect(linked.status).toBe(303);
+    expect((await me(linked.sessionToken)).id).toBe(signUp.body.id);
+  });
+
+  it('never links or creates an account outside the verified domains', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const victim = `victim${Math.random().toString(36).slice(2, 8)}@elsewhere.example.org`;
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email: victim, password: 'victim password' } });
+    expect(signUp.status).toBe(201);
+    const before = await counts();
+    const res = await signIn(stack, fixture, { nameId: 'attacker', attributes: { email: victim } });
+    expect(res).toMatchObject({ status: 403, body: { code: 'email_domain_not_allowed' } });
+    expect(await counts()).toEqual(before);
+    expect(await stack.services.c.ssoIdentities.countDocuments({ userId: signUp.body.id as never })).toBe(0);
+  });
+
+  it('creates exactly one user, identity and membership for 20 concurrent callbacks', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const logins = await Promise.all(Array.from({ length: 20 }, () => startLogin(stack, fixture.connectorId)));
+    const results = await Promise.all(
+      logins.map((login) =>
+        postAcs(stack, fixture.connectorId, {
+          SAMLResponse: responseFor(fixture, login, { nameId: `many-${email}`, attributes: { email } }),
+          RelayState: login.relayState,
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(303));
+    const c = stack.services.c;
+    const users = await c.users.find({ email }).toArray();
+    expect(users).toHaveLength(1);
+    expect(await c.ssoIdentities.countDocuments({ connectorId: fixture.connectorId as never })).toBe(1);
+    expect(await c.memberships.countDocuments({ orgId: fixture.org.id as never })).toBe(1);
+    const ids = new Set(await Promise.all(results.map(async (r) => (await me(r.sessionToken)).id)));
+    expect([...ids]).toEqual([users[0]?._id]);
+  });
+
+  it('refuses a returnTo on another origin before sending anyone to the IdP', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    for (const target of ['https://evil.example.net/', '//evil.example.net/', 'javascript:alert(1)', 'https://app.example.test.evil.net/']) {
+      const res = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login?returnTo=${encodeURIComponent(target)}`);
+      expect(res).toMatchObject({ status: 400, body: { code: 'return_to_not_allowed' } });
+    }
+  });
+});
+
+describe('hostile responses change nothing', () => {
+  let fixture: SsoFixture;
+  beforeAll(async () => {
+    fixture = await createSamlConnection(stack, dns);
+  });
+
+  const cases: [string, (email: string) => Parameters<typeof responseFor>[2], string][] = [
+    ['an unsigned response', () => ({ sign: 'none' }), 'saml_signature_invalid'],
+    ['a response signed by another key', () => ({ signWith: testIdpKey('attacker') }), 'saml_signature_invalid'],
+    ['a wrapped assertion beside the signed one', () => ({ wrap: 'sibling' }), 'saml_multiple_assertions'],
+    ['a wrapped assertion inside the signed one', () => ({ wrap: 'inside-signed' }), 'saml_multiple_assertions'],
+    ['an expired assertion', () => ({ notBefore: new Date(Date.now() - 3_600_000), notOnOrAfter: new Date(Date.now() - 1_800_000), issueInstant: new Date(Date.now() - 3_600_000) }), 'saml_assertion_expired'],
+    ['an assertion not valid yet', () => ({ notBefore: new Date(Date.now() + 1_800_000), notOnOrAfter: new Date(Date.now() + 3_600_000) }), 'saml_assertion_not_yet_valid'],
+    ['a wrong audience', () => ({ audience: 'https://other-sp.example.test' }), 'saml_audience_mismatch'],
+    ['a wrong destination', () => ({ destination: 'https://other-sp.example.test/acs' }), 'saml_destination_mismatch'],
+    ['a missing InResponseTo', () => ({ inResponseTo: null }), 'saml_unsolicited_response'],
+    ['an unknown InResponseTo', () => ({ inResponseTo: '_never-issued-by-us' }), 'saml_unsolicited_response'],
+    ['a DOCTYPE with entities', () => ({ doctype: true }), 'saml_doctype_forbidden'],
+  ];
+
+  it.each(cases)('refuses %s', async (_, options, code) => {
+    const email = person(fixture.domain);
+    const before = await counts();
+    const login = await startLogin(stack, fixture.connectorId);
+    const res = await postAcs(stack, fixture.connectorId, {
+      SAMLResponse: responseFor(fixture, login, { nameId: `hostile-${email}`, attributes: { email }, ...options(email) }),
+      RelayState: login.relayState,
+    });
+    expect(res).toMatchObject({ status: 400, body: { code } });
+    expect(res.sessionToken).toBeUndefined();
+    expect(JSON.stringify(res.body)).not.toContain(email);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('does not let a comment in the email truncate it into another domain', async () => {
+    const before = await counts();
+    const email = `mallory@${fixture.domain}.evil.example.net`;
+    const res = await signIn(stack, fixture, {
+      nameId: email,
+      attributes: { email },
+      injectCommentAfter: `mallory@${fixture.domain}`,
+    });
+    // The full text is read (never the truncated, in-domain address), so the domain rule refuses it.
+    expect(res).toMatchObject({ status: 403, body: { code: 'email_domain_not_allowed' } });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('accepts a response once and refuses it when posted again', async () => {
+    const email = person(fixture.domain);
+    const login = await startLogin(stack, fixture.connectorId);
+    const fields = { SAMLResponse: responseFor(fixture, login, { nameId: `replay-${email}`, attributes: { email } }), RelayState: login.relayState };
+    expect((await postAcs(stack, fixture.connectorId, fields)).status).toBe(303);
+    const before = await counts();
+    const replay = await postAcs(stack, fixture.connectorId, fields);
+    expect(replay).toMatchObject({ status: 400, body: { code: 'saml_unsolicited_response' } });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses invalid base64, a missing response and an oversized body', async () => {
+    const before = await counts();
+    expect(await postAcs(stack, fixture.connectorId, { SAMLResponse: '%%%not base64%%%' })).toMatchObject({ status: 400, body: { code: 'saml_response_malformed' } });
+    expect(await postAcs(stack, fixture.connectorId, {})).toMatchObject({ status: 400, body: { code: 'saml_response_missing' } });
+    const oversized = await postAcs(stack, fixture.connectorId, { SAMLResponse: 'A'.repeat(700_000) });
+    expect(oversized).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a forged RelayState', async () => {
+    const email = person(fixture.domain);
+    const login = await startLogin(stack, fixture.connectorId);
+    const res = await postAcs(stack, fixture.connectorId, {
+      SAMLResponse: responseFor(fixture, login, { nameId: `relay-${email}`, attributes: { email } }),
+      RelayState: Buffer.from(JSON.stringify({ c: fixture.connectorId, r: 'https://evil.example.net', e: Date.now() + 60_000 })).toString('base64url') + '.forged',
+    });
+    expect(res).toMatchObject({ status: 400, body: { code: 'return_to_not_allowed' } });
+  });
+});
+
+describe('when provisioning cannot finish in time', () => {
+  it('answers "try again shortly" and the workflow completes on its own', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    await stack.worker?.shutdown();
+    try {
+      const res = await signIn(stack, fixture, { nameId: `slow-${email}`, attributes: { email } });
+      expect(res).toMatchObject({ status: 503, body: { code: 'try_again_later' } });
+    } finally {
+      stack.worker = await stack.startWorker();
+    }
+    await eventually(async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined), 'the user to be provisioned');
+  });
+});
