@@ -2,6 +2,7 @@
 // Unique indexes are what make a retried activity harmless: the second insert fails with a
 // duplicate key and the activity reads back what the first one wrote.
 import type { Collections } from './collections';
+import { ensureSamlRequestIndexes } from './samlRequests';
 
 export async function ensureIndexes(c: Collections): Promise<void> {
   await Promise.all([
@@ -17,6 +18,6 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.ssoIdentities.createIndex({ userId: 1 }, { name: 'user' }),
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
-    c.samlRequests.createIndex({ expiresAt: 1 }, { name: 'expires' }),
+    ensureSamlRequestIndexes(c.samlRequests),
   ]);
 }

@@ -1,0 +1,298 @@
+// Checks around node-saml's validation of a posted SAMLResponse.
+//
+// Before node-saml: the raw form field and the unverified document are checked for everything that
+// can be refused without trusting them (size, encoding, DTDs, assertion count, who it is for, and
+// when). Refusing on unverified data is always safe; these checks exist for defence in depth and
+// to give each failure its own code.
+//
+// After node-saml: the assertion it verified (signed bytes only) is checked again for what
+// node-saml 5 does not check on assertions: the IdP issuer, the bearer confirmation's Recipient and
+// its InResponseTo. Only that second pass is trusted.
+import { SamlValidationError, type SamlValidationErrorCode } from './errors';
+import {
+  SAML_NS,
+  attributeOf,
+  childElements,
+  containsProcessingInstruction,
+  descendantElements,
+  firstChildElement,
+  hasDoctypeOrEntity,
+  isNamed,
+  parseStrictXml,
+  textOf,
+} from './xml';
+
+export interface ResponseExpectations {
+  idpEntityId: string;
+  spEntityId: string;
+  acsUrl: string;
+  clockSkewMs: number;
+  nowMs: number;
+}
+
+/**
+ * Base64 characters accepted in the SAMLResponse field. Real responses are a few KB; Entra ID with
+ * many group claims stays well under 100 KB.
+ */
+export const SAML_RESPONSE_MAX_LENGTH = 256 * 1024;
+
+const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+// xs:dateTime as SAML requires it (UTC); Date.parse alone accepts far more than that.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const SAML_ID = /^[A-Za-z_][\w.-]{0,255}$/;
+const STATUS_URN = /^urn:oasis:names:tc:SAML:2\.0:status:[A-Za-z]{1,64}$/;
+
+function fail(code: SamlValidationErrorCode, message: string): never {
+  throw new SamlValidationError(code, message);
+}
+
+/** The form field, size-capped and strictly base64, with its XML decoded as UTF-8. */
+export function decodeSamlResponseField(value: unknown, maxLength: number): { base64: string; xml: string } {
+  if (value === undefined || value === null || value === '')
+    fail('saml_response_missing', 'No SAMLResponse was posted');
+  if (typeof value !== 'string')
+    fail('saml_response_malformed', 'SAMLResponse must be a single string field');
+  if (value.length > maxLength) fail('saml_response_too_large', 'SAMLResponse is too large');
+  // Some IdPs wrap the base64 at 64 or 76 characters.
+  const base64 = value.replace(/[\r\n\t ]/g, '');
+  if (base64.length === 0 || base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
+    fail('saml_response_malformed', 'SAMLResponse is not valid base64');
+  }
+  let xml: string;
+  try {
+    xml = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(base64, 'base64'));
+  } catch {
+    fail('saml_response_malformed', 'SAMLResponse is not UTF-8 XML');
+  }
+  if (hasDoctypeOrEntity(xml))
+    fail('saml_doctype_forbidden', 'SAMLResponse must not contain a DOCTYPE or ENTITY declaration');
+  return { base64, xml };
+}
+
+/** Checks the unverified document; returns what the verified pass must match. */
+export function inspectResponse(
+  xml: string,
+  expect: ResponseExpectations,
+): { inResponseTo: string; assertionId: string } {
+  const doc = parseStrictXml(xml);
+  if (!doc) fail('saml_response_malformed', 'SAMLResponse is not well-formed XML');
+  const response = doc.documentElement;
+  if (!isNamed(response, SAML_NS.protocol, 'Response'))
+    fail('saml_response_malformed', 'SAMLResponse is not a SAML 2.0 Response');
+  if (attributeOf(response, 'Version') !== '2.0')
+    fail('saml_response_malformed', 'SAMLResponse is not SAML version 2.0');
+  // A processing instruction inside a text node splits it like a comment does; nothing legitimate needs one.
+  if (containsProcessingInstruction(response))
+    fail('saml_response_malformed', 'SAMLResponse contains a processing instruction');
+
+  const elements = [response, ...descendantElements(response)];
+  checkUniqueIds(elements);
+  checkResponseIssuer(response, expect);
+  const destination = attributeOf(response, 'Destination');
+  if (destination !== undefined && !sameUrl(destination, expect.acsUrl)) {
+    fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL');
+  }
+  checkStatus(response);
+
+  if (
+    elements.some(
+      (element) => element.localName === 'EncryptedAssertion' || element.localName === 'EncryptedID',
+    )
+  ) {
+    fail(
+      'saml_encrypted_assertion_unsupported',
+      'Encrypted assertions are not supported; configure the IdP to sign, not encrypt',
+    );
+  }
+  // Counted anywhere and in any namespace: a second assertion beside or inside the signed one is
+  // the shape of every signature-wrapping attack, and a real IdP sends exactly one.
+  const assertions = elements.filter((element) => element.localName === 'Assertion');
+  if (assertions.length > 1)
+    fail('saml_multiple_assertions', 'The response contains more than one assertion');
+  const assertion = assertions[0];
+  if (
+    !assertion ||
+    assertion.parentNode !== response ||
+    !isNamed(assertion, SAML_NS.assertion, 'Assertion')
+  ) {
+    fail('saml_response_malformed', 'The response contains no assertion');
+  }
+
+  const inResponseTo = attributeOf(response, 'InResponseTo') ?? '';
+  if (!SAML_ID.test(inResponseTo))
+    fail('saml_unsolicited_response', 'The response does not answer a sign-in request from this service');
+  checkAssertion(assertion, expect, inResponseTo);
+  return { inResponseTo, assertionId: attributeOf(assertion, 'ID') ?? '' };
+}
+
+/** Checks the assertion node-saml verified (its signed bytes, serialized). */
+export function checkVerifiedAssertion(
+  assertionXml: string | undefined,
+  expect: ResponseExpectations,
+  expected: { inResponseTo: string; assertionId: string },
+): void {
+  const doc = assertionXml === undefined ? undefined : parseStrictXml(assertionXml);
+  const assertion = doc?.documentElement;
+  if (!assertion || !isNamed(assertion, SAML_NS.assertion, 'Assertion')) {
+    fail('saml_signature_invalid', 'The signed content is not an assertion');
+  }
+  if (attributeOf(assertion, 'ID') !== expected.assertionId) {
+    fail('saml_signature_invalid', 'The signed assertion is not the assertion in the response');
+  }
+  checkAssertion(assertion, expect, expected.inResponseTo);
+}
+
+function checkUniqueIds(elements: Element[]): void {
+  const seen = new Set<string>();
+  for (const element of elements) {
+    for (const name of ['ID', 'Id', 'id']) {
+      const id = attributeOf(element, name);
+      if (id === undefined) continue;
+      if (seen.has(id)) fail('saml_response_malformed', 'The response contains duplicate IDs');
+      seen.add(id);
+    }
+  }
+}
+
+// The Response's own Issuer is optional (SAML profiles 4.1.4.2), but when present must be the IdP.
+function checkResponseIssuer(response: Element, expect: ResponseExpectations): void {
+  const issuers = childElements(response, SAML_NS.assertion, 'Issuer');
+  if (issuers.length > 1) fail('saml_response_malformed', 'The response has more than one Issuer');
+  const issuer = issuers[0];
+  if (issuer && textOf(issuer) !== expect.idpEntityId) {
+    fail('saml_issuer_mismatch', 'The response was issued by another identity provider than this connection');
+  }
+}
+
+function checkStatus(response: Element): void {
+  const status = firstChildElement(response, SAML_NS.protocol, 'Status');
+  const code = status && firstChildElement(status, SAML_NS.protocol, 'StatusCode');
+  const value = code && attributeOf(code, 'Value');
+  if (!code || value === undefined) fail('saml_response_malformed', 'The response has no status');
+  if (value === STATUS_SUCCESS) return;
+  // Status URNs are a fixed vocabulary and help the admin; anything else is not repeated.
+  const second = firstChildElement(code, SAML_NS.protocol, 'StatusCode');
+  const secondValue = second && attributeOf(second, 'Value');
+  const shown = [value, secondValue].filter(
+    (urn): urn is string => urn !== undefined && STATUS_URN.test(urn),
+  );
+  fail(
+    'saml_idp_error',
+    `The identity provider refused the sign-in${shown.length > 0 ? ` (${shown.join(' / ')})` : ''}`,
+  );
+}
+
+function checkAssertion(assertion: Element, expect: ResponseExpectations, inResponseTo: string): void {
+  if (attributeOf(assertion, 'Version') !== '2.0' || !SAML_ID.test(attributeOf(assertion, 'ID') ?? '')) {
+    fail('saml_response_malformed', 'The assertion has no valid ID or version');
+  }
+  const issuers = childElements(assertion, SAML_NS.assertion, 'Issuer');
+  if (issuers.length !== 1 || textOf(issuers[0] as Element) !== expect.idpEntityId) {
+    fail(
+      'saml_issuer_mismatch',
+      'The assertion was issued by another identity provider than this connection',
+    );
+  }
+  const subjects = childElements(assertion, SAML_NS.assertion, 'Subject');
+  const subject = subjects[0];
+  if (subjects.length !== 1 || !subject)
+    fail('saml_response_malformed', 'The assertion must have exactly one Subject');
+  const nameIds = childElements(subject, SAML_NS.assertion, 'NameID');
+  if (nameIds.length !== 1 || textOf(nameIds[0] as Element) === '') {
+    fail('saml_response_malformed', 'The assertion subject must have exactly one NameID');
+  }
+  checkBearerConfirmation(subject, expect, inResponseTo);
+  checkConditions(assertion, expect);
+  const authnStatements = childElements(assertion, SAML_NS.assertion, 'AuthnStatement');
+  if (authnStatements.length === 0) fail('saml_response_malformed', 'The assertion has no AuthnStatement');
+  for (const statement of authnStatements) {
+    checkWindow(expect, undefined, attributeOf(statement, 'SessionNotOnOrAfter'));
+  }
+}
+
+// SAML profiles 4.1.4.2: a bearer SubjectConfirmationData names the ACS URL (Recipient), the
+// request it answers (InResponseTo) and an expiry (NotOnOrAfter). One such confirmation suffices;
+// when none passes, the first one's reason is reported.
+function checkBearerConfirmation(subject: Element, expect: ResponseExpectations, inResponseTo: string): void {
+  const bearers = childElements(subject, SAML_NS.assertion, 'SubjectConfirmation').filter(
+    (confirmation) => attributeOf(confirmation, 'Method') === BEARER,
+  );
+  if (bearers.length === 0)
+    fail('saml_response_malformed', 'The assertion has no bearer SubjectConfirmation');
+  let firstFailure: unknown;
+  for (const confirmation of bearers) {
+    try {
+      checkConfirmationData(confirmation, expect, inResponseTo);
+      return;
+    } catch (error) {
+      firstFailure ??= error;
+    }
+  }
+  throw firstFailure;
+}
+
+function checkConfirmationData(
+  confirmation: Element,
+  expect: ResponseExpectations,
+  inResponseTo: string,
+): void {
+  const data = firstChildElement(confirmation, SAML_NS.assertion, 'SubjectConfirmationData');
+  if (!data) fail('saml_response_malformed', 'The bearer SubjectConfirmation has no SubjectConfirmationData');
+  const recipient = attributeOf(data, 'Recipient');
+  if (recipient === undefined || !sameUrl(recipient, expect.acsUrl)) {
+    fail('saml_destination_mismatch', 'The assertion is meant for another recipient than this ACS URL');
+  }
+  if (attributeOf(data, 'InResponseTo') !== inResponseTo) {
+    fail('saml_unsolicited_response', 'The assertion does not answer the sign-in request of this response');
+  }
+  const notOnOrAfter = attributeOf(data, 'NotOnOrAfter');
+  if (notOnOrAfter === undefined)
+    fail('saml_response_malformed', 'The bearer SubjectConfirmationData has no NotOnOrAfter');
+  checkWindow(expect, attributeOf(data, 'NotBefore'), notOnOrAfter);
+}
+
+function checkConditions(assertion: Element, expect: ResponseExpectations): void {
+  const conditionsList = childElements(assertion, SAML_NS.assertion, 'Conditions');
+  const conditions = conditionsList[0];
+  if (conditionsList.length !== 1 || !conditions)
+    fail('saml_response_malformed', 'The assertion must have exactly one Conditions');
+  checkWindow(expect, attributeOf(conditions, 'NotBefore'), attributeOf(conditions, 'NotOnOrAfter'));
+  // Every AudienceRestriction must name this SP (SAML core 2.5.1.4).
+  const restrictions = childElements(conditions, SAML_NS.assertion, 'AudienceRestriction');
+  if (restrictions.length === 0)
+    fail('saml_audience_mismatch', 'The assertion is not restricted to an audience');
+  for (const restriction of restrictions) {
+    const audiences = childElements(restriction, SAML_NS.assertion, 'Audience').map(textOf);
+    if (!audiences.includes(expect.spEntityId))
+      fail('saml_audience_mismatch', 'The assertion is meant for another service provider');
+  }
+}
+
+function checkWindow(
+  expect: ResponseExpectations,
+  notBefore: string | undefined,
+  notOnOrAfter: string | undefined,
+): void {
+  if (notBefore !== undefined && expect.nowMs + expect.clockSkewMs < parseDateTime(notBefore)) {
+    fail('saml_assertion_not_yet_valid', 'The assertion is not valid yet');
+  }
+  if (notOnOrAfter !== undefined && expect.nowMs - expect.clockSkewMs >= parseDateTime(notOnOrAfter)) {
+    fail('saml_assertion_expired', 'The assertion has expired');
+  }
+}
+
+function parseDateTime(value: string): number {
+  const at = DATE_TIME.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) fail('saml_response_malformed', 'The response contains an unreadable timestamp');
+  return at;
+}
+
+// Compared as parsed URLs so that harmless spelling differences (host case, default port) pass.
+function sameUrl(actual: string, expected: string): boolean {
+  try {
+    return new URL(actual).href === new URL(expected).href;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,518 @@
+import { inflateRawSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { SamlValidationError, type SamlValidationErrorCode } from '../../sso/saml/errors';
+import { createInMemorySamlRequestStore, type SamlRequestStore } from '../../sso/saml/requestStore';
+import { createSamlClient, type SamlClient, type SamlClientOptions } from '../../sso/saml/samlClient';
+import {
+  TEST_IDP,
+  TEST_SP,
+  buildSamlResponse,
+  buildSamlResponseXml,
+  testIdpKey,
+  type SamlResponseOptions,
+} from '../helpers/samlIdp';
+
+const CONNECTOR_ID = 'con_test';
+
+function setup(overrides: Partial<SamlClientOptions> = {}): { client: SamlClient; store: SamlRequestStore } {
+  const store = overrides.requestStore ?? createInMemorySamlRequestStore();
+  const client = createSamlClient({
+    connectorId: CONNECTOR_ID,
+    spEntityId: TEST_SP.entityId,
+    acsUrl: TEST_SP.acsUrl,
+    idp: {
+      entityId: TEST_IDP.entityId,
+      ssoUrl: TEST_IDP.ssoUrl,
+      certificates: [testIdpKey().certificatePem],
+    },
+    clockSkewMs: 30_000,
+    requestTtlMs: 10 * 60_000,
+    requestStore: store,
+    ...overrides,
+  });
+  return { client, store };
+}
+
+/** Starts a sign-in and answers it with a response built from `options`. */
+async function answer(
+  client: SamlClient,
+  options: SamlResponseOptions = {},
+): Promise<{ SAMLResponse: string; RelayState: string }> {
+  const { requestId } = await client.buildLoginUrl('relay-1');
+  return { SAMLResponse: buildSamlResponse({ inResponseTo: requestId, ...options }), RelayState: 'relay-1' };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<SamlValidationError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SamlValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected the response to be refused');
+}
+
+async function expectRefused(
+  promise: Promise<unknown>,
+  code: SamlValidationErrorCode,
+): Promise<SamlValidationError> {
+  const error = await refusal(promise);
+  expect(error.code).toBe(code);
+  return error;
+}
+
+const minutes = (n: number): number => n * 60_000;
+
+describe('SAML login URL', () => {
+  it('redirects to the IdP with an AuthnRequest whose ID is remembered for this connection', async () => {
+    const store = createInMemorySamlRequestStore();
+    const { client } = setup({ requestStore: store });
+
+    const { url, requestId } = await client.buildLoginUrl('state-123');
+
+    const parsed = new URL(url);
+    expect(`${parsed.origin}${parsed.pathname}`).toBe(TEST_IDP.ssoUrl);
+    expect(parsed.searchParams.get('RelayState')).toBe('state-123');
+    const request = inflateRawSync(
+      Buffer.from(parsed.searchParams.get('SAMLRequest') ?? '', 'base64'),
+    ).toString('utf8');
+    expect(request).toContain(`ID="${requestId}"`);
+    expect(request).toContain(`AssertionConsumerServiceURL="${TEST_SP.acsUrl}"`);
+    expect(request).toContain(`Destination="${TEST_IDP.ssoUrl}"`);
+    expect(request).toContain(`>${TEST_SP.entityId}</saml:Issuer>`);
+    expect(request).not.toContain('RequestedAuthnContext');
+    expect(await store.consume(requestId, 'con_other')).toBe(false);
+    expect(await store.consume(requestId, CONNECTOR_ID)).toBe(true);
+  });
+
+  it('uses a fresh request ID for every sign-in', async () => {
+    const { client } = setup();
+    const first = await client.buildLoginUrl('a');
+    const second = await client.buildLoginUrl('a');
+    expect(first.requestId).not.toBe(second.requestId);
+    expect(first.requestId).toMatch(/^_[0-9a-f]{40}$/);
+  });
+});
+
+describe('SAML response validation: accepted', () => {
+  it('accepts a response with a signed assertion and returns the subject and every attribute', async () => {
+    const { client } = setup();
+    const { requestId } = await client.buildLoginUrl('relay-1');
+    const body = {
+      SAMLResponse: buildSamlResponse({
+        inResponseTo: requestId,
+        nameId: 'ada@example.com',
+        sessionIndex: '_session-1',
+        attributes: {
+          email: 'ada@example.com',
+          displayName: 'Ada Lovelace',
+          groups: ['engineering', 'admins'],
+        },
+      }),
+      RelayState: 'relay-1',
+    };
+
+    const assertion = await client.validatePostResponse(body);
+
+    expect(assertion).toEqual({
+      issuer: TEST_IDP.entityId,
+      nameId: 'ada@example.com',
+      nameIdFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      sessionIndex: '_session-1',
+      inResponseTo: requestId,
+      attributes: {
+        email: 'ada@example.com',
+        displayName: 'Ada Lovelace',
+        groups: ['engineering', 'admins'],
+      },
+      relayState: 'relay-1',
+    });
+  });
+
+  it('accepts a response whose only signature is on the Response, covering the assertion', async () => {
+    const { client } = setup();
+    const assertion = await client.validatePostResponse(await answer(client, { sign: 'response' }));
+    expect(assertion.nameId).toBe('ada@example.com');
+  });
+
+  it('accepts a response signed on both the Response and the assertion', async () => {
+    const { client } = setup();
+    const assertion = await client.validatePostResponse(await answer(client, { sign: 'both' }));
+    expect(assertion.nameId).toBe('ada@example.com');
+  });
+
+  it('accepts a signature by any of the connection certificates (rotation)', async () => {
+    const { client } = setup({
+      idp: {
+        entityId: TEST_IDP.entityId,
+        ssoUrl: TEST_IDP.ssoUrl,
+        certificates: [testIdpKey().certificatePem, testIdpKey('next').certificateBase64],
+      },
+    });
+    const withOld = await client.validatePostResponse(await answer(client));
+    const withNew = await client.validatePostResponse(await answer(client, { signWith: testIdpKey('next') }));
+    expect(withOld.nameId).toBe('ada@example.com');
+    expect(withNew.nameId).toBe('ada@example.com');
+  });
+
+  it('tolerates clocks that differ by less than the accepted skew', async () => {
+    const { client } = setup({ clockSkewMs: 60_000 });
+    const issued = new Date(Date.now() + 20_000);
+    const assertion = await client.validatePostResponse(
+      await answer(client, {
+        issueInstant: issued,
+        notBefore: issued,
+        notOnOrAfter: new Date(Date.now() - 20_000),
+      }),
+    );
+    expect(assertion.nameId).toBe('ada@example.com');
+  });
+
+  it('accepts base64 wrapped over several lines', async () => {
+    const { client } = setup();
+    const body = await answer(client);
+    const wrapped = body.SAMLResponse.replace(/.{76}/g, '$&\r\n');
+    const assertion = await client.validatePostResponse({ SAMLResponse: wrapped });
+    expect(assertion.nameId).toBe('ada@example.com');
+    expect(assertion.relayState).toBeUndefined();
+  });
+});
+
+describe('SAML response validation: signatures', () => {
+  it('refuses an unsigned response', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { sign: 'none' })),
+      'saml_signature_invalid',
+    );
+  });
+
+  it('refuses a response signed by a key that is not the connection certificate', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { signWith: testIdpKey('attacker') })),
+      'saml_signature_invalid',
+    );
+  });
+
+  it('refuses a response-only signature made by another key', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(
+        await answer(client, { sign: 'response', signWith: testIdpKey('attacker') }),
+      ),
+      'saml_signature_invalid',
+    );
+  });
+
+  it('refuses a signed assertion whose content was changed after signing', async () => {
+    const { client } = setup();
+    const { requestId } = await client.buildLoginUrl('x');
+    const xml = buildSamlResponseXml({ inResponseTo: requestId, nameId: 'ada@example.com' }).replace(
+      '>ada@example.com</saml:NameID>',
+      '>eve@example.com</saml:NameID>',
+    );
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: Buffer.from(xml).toString('base64') }),
+      'saml_signature_invalid',
+    );
+  });
+
+  it.each(['sibling', 'inside-signed', 'signed-inside-unsigned'] as const)(
+    'refuses signature wrapping with a second, unsigned assertion (%s)',
+    async (wrap) => {
+      const { client } = setup();
+      const error = await expectRefused(
+        client.validatePostResponse(await answer(client, { wrap, wrapNameId: 'admin@example.com' })),
+        'saml_multiple_assertions',
+      );
+      expect(error.message).not.toContain('admin@example.com');
+    },
+  );
+
+  it('refuses signature wrapping of a response-level signature', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { sign: 'response', wrap: 'sibling' })),
+      'saml_multiple_assertions',
+    );
+  });
+
+  it('reads the whole NameID and email despite an injected comment (no truncated identity)', async () => {
+    const { client } = setup();
+    const body = await answer(client, {
+      nameId: 'user@evil.com.example.com',
+      attributes: { email: 'user@evil.com.example.com' },
+      injectCommentAfter: 'user@evil.com',
+    });
+    expect(Buffer.from(body.SAMLResponse, 'base64').toString()).toContain('user@evil.com<!---->.example.com');
+
+    const assertion = await client.validatePostResponse(body);
+
+    expect(assertion.nameId).toBe('user@evil.com.example.com');
+    expect(assertion.attributes.email).toBe('user@evil.com.example.com');
+  });
+
+  it('reads the whole identity despite an injected comment under a response-only signature', async () => {
+    const { client } = setup();
+    const assertion = await client.validatePostResponse(
+      await answer(client, {
+        sign: 'response',
+        nameId: 'user@evil.com.example.com',
+        attributes: { email: 'user@evil.com.example.com' },
+        injectCommentAfter: 'user@evil.com',
+      }),
+    );
+    expect(assertion.nameId).toBe('user@evil.com.example.com');
+    expect(assertion.attributes.email).toBe('user@evil.com.example.com');
+  });
+
+  it('refuses encrypted assertions, which this SP cannot decrypt', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { encrypted: true, sign: 'response' })),
+      'saml_encrypted_assertion_unsupported',
+    );
+  });
+});
+
+describe('SAML response validation: conditions', () => {
+  it('refuses an expired assertion', async () => {
+    const { client } = setup();
+    const issued = new Date(Date.now() - minutes(30));
+    await expectRefused(
+      client.validatePostResponse(
+        await answer(client, { issueInstant: issued, notOnOrAfter: new Date(Date.now() - minutes(5)) }),
+      ),
+      'saml_assertion_expired',
+    );
+  });
+
+  it('refuses an assertion that is not valid yet', async () => {
+    const { client } = setup();
+    const issued = new Date(Date.now() + minutes(10));
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { issueInstant: issued, notBefore: issued })),
+      'saml_assertion_not_yet_valid',
+    );
+  });
+
+  it('refuses an assertion for another audience', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { audience: 'https://other-sp.example.test' })),
+      'saml_audience_mismatch',
+    );
+  });
+
+  it('refuses a response sent to another destination', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { destination: 'https://other-sp.example.test/acs' })),
+      'saml_destination_mismatch',
+    );
+  });
+
+  it('refuses an assertion whose bearer confirmation names another recipient', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { recipient: 'https://other-sp.example.test/acs' })),
+      'saml_destination_mismatch',
+    );
+  });
+
+  it('refuses an assertion from another issuer, even when signed with the connection key', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { issuer: 'https://other-idp.example.test' })),
+      'saml_issuer_mismatch',
+    );
+  });
+
+  it('refuses a Response whose own Issuer is another IdP', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { responseIssuer: 'https://other-idp.example.test' })),
+      'saml_issuer_mismatch',
+    );
+  });
+
+  it('reports an IdP error status without echoing the IdP message', async () => {
+    const { client } = setup();
+    const error = await expectRefused(
+      client.validatePostResponse(
+        await answer(client, { statusCode: 'urn:oasis:names:tc:SAML:2.0:status:Responder' }),
+      ),
+      'saml_idp_error',
+    );
+    expect(error.message).toContain('urn:oasis:names:tc:SAML:2.0:status:Responder');
+  });
+});
+
+describe('SAML response validation: only answers to our own requests, once', () => {
+  it('refuses a response without InResponseTo (IdP-initiated)', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: buildSamlResponse({ inResponseTo: null }) }),
+      'saml_unsolicited_response',
+    );
+  });
+
+  it('refuses a response to a request this service never made', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: buildSamlResponse({ inResponseTo: '_never-issued' }) }),
+      'saml_unsolicited_response',
+    );
+  });
+
+  it('refuses an assertion that answers another request than its Response claims', async () => {
+    const { client } = setup();
+    const { requestId: other } = await client.buildLoginUrl('x');
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { subjectInResponseTo: other })),
+      'saml_unsolicited_response',
+    );
+  });
+
+  it('refuses a response to a request made for another connection', async () => {
+    const store = createInMemorySamlRequestStore();
+    const { client: otherConnection } = setup({ requestStore: store, connectorId: 'con_other' });
+    const { client } = setup({ requestStore: store });
+    const { requestId } = await otherConnection.buildLoginUrl('x');
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: buildSamlResponse({ inResponseTo: requestId }) }),
+      'saml_unsolicited_response',
+    );
+  });
+
+  it('refuses a response to a request that has expired', async () => {
+    let now = new Date();
+    const store = createInMemorySamlRequestStore({ now: () => now });
+    const { client } = setup({ requestStore: store, requestTtlMs: minutes(10) });
+    const body = await answer(client);
+    now = new Date(now.getTime() + minutes(11));
+    await expectRefused(client.validatePostResponse(body), 'saml_unsolicited_response');
+  });
+
+  it('refuses the same response posted a second time', async () => {
+    const { client } = setup();
+    const body = await answer(client);
+    await client.validatePostResponse(body);
+    await expectRefused(client.validatePostResponse(body), 'saml_unsolicited_response');
+  });
+
+  it('accepts only one of two concurrent posts of the same response', async () => {
+    const { client } = setup();
+    const body = await answer(client);
+    const results = await Promise.allSettled([
+      client.validatePostResponse(body),
+      client.validatePostResponse(body),
+    ]);
+    const accepted = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
+    expect(accepted).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(SamlValidationError);
+    expect((refused[0] as SamlValidationError).code).toBe('saml_unsolicited_response');
+  });
+
+  it('refuses a replayed assertion re-addressed to a new request', async () => {
+    const { client } = setup();
+    const original = await answer(client);
+    await client.validatePostResponse(original);
+    const { requestId: fresh } = await client.buildLoginUrl('x');
+    const xml = Buffer.from(original.SAMLResponse, 'base64').toString('utf8');
+    const readdressed = xml.replace(/(<samlp:Response [^>]*InResponseTo=")[^"]+"/, `$1${fresh}"`);
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: Buffer.from(readdressed).toString('base64') }),
+      'saml_unsolicited_response',
+    );
+  });
+});
+
+describe('SAML response validation: hostile input', () => {
+  it('refuses a response with a DOCTYPE and entities', async () => {
+    const { client } = setup();
+    const body = await answer(client, { doctype: true });
+    expect(Buffer.from(body.SAMLResponse, 'base64').toString()).toContain('<!ENTITY');
+    await expectRefused(client.validatePostResponse(body), 'saml_doctype_forbidden');
+  });
+
+  it('refuses an oversized body before decoding it', async () => {
+    const { client } = setup({ maxResponseLength: 64 * 1024 });
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: 'A'.repeat(64 * 1024 + 4) }),
+      'saml_response_too_large',
+    );
+  });
+
+  it.each([
+    ['characters outside base64', 'PHNhbWxwOlJlc3BvbnNlLz4*'],
+    ['a wrong length', 'PHNhbWxwOlJlc3BvbnNlLz4'],
+    ['padding in the middle', 'PH=hbWxwOlJlc3BvbnNlLz4='],
+    ['URL-safe base64', 'PHNhbWxwOlJlc3BvbnNlLz4_-A=='],
+  ])('refuses invalid base64 (%s)', async (_case, value) => {
+    const { client } = setup();
+    await expectRefused(client.validatePostResponse({ SAMLResponse: value }), 'saml_response_malformed');
+  });
+
+  it('refuses a missing SAMLResponse', async () => {
+    const { client } = setup();
+    await expectRefused(client.validatePostResponse({}), 'saml_response_missing');
+    await expectRefused(client.validatePostResponse({ SAMLResponse: '' }), 'saml_response_missing');
+  });
+
+  it('refuses a SAMLResponse that is not a single string', async () => {
+    const { client } = setup();
+    await expectRefused(client.validatePostResponse({ SAMLResponse: ['a', 'b'] }), 'saml_response_malformed');
+  });
+
+  it('refuses base64 that is not XML', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: Buffer.from('hello, world').toString('base64') }),
+      'saml_response_malformed',
+    );
+  });
+
+  it('refuses a processing instruction hidden in the NameID', async () => {
+    const { client } = setup();
+    const { requestId } = await client.buildLoginUrl('x');
+    const xml = buildSamlResponseXml({
+      inResponseTo: requestId,
+      nameId: 'user@evil.com.example.com',
+    }).replace('>user@evil.com.example.com<', '>user@evil.com<?x?>.example.com<');
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: Buffer.from(xml).toString('base64') }),
+      'saml_response_malformed',
+    );
+  });
+
+  it('never puts the NameID or email into error messages', async () => {
+    const { client } = setup();
+    const identity = {
+      nameId: 'secret.person@example.com',
+      attributes: { email: 'secret.person@example.com' },
+    };
+    const failures = await Promise.all([
+      refusal(client.validatePostResponse(await answer(client, { ...identity, audience: 'https://x.test' }))),
+      refusal(
+        client.validatePostResponse(await answer(client, { ...identity, signWith: testIdpKey('attacker') })),
+      ),
+      refusal(
+        client.validatePostResponse(
+          await answer(client, { ...identity, wrap: 'sibling', wrapNameId: 'secret.person@example.com' }),
+        ),
+      ),
+      refusal(
+        client.validatePostResponse({
+          SAMLResponse: buildSamlResponse({ ...identity, inResponseTo: '_unknown' }),
+        }),
+      ),
+    ]);
+    for (const failure of failures) expect(failure.message).not.toContain('secret.person');
+  });
+});
