@@ -3,9 +3,11 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { ConnectorDoc } from '../../db/collections';
+import { findConnectorForDomain } from '../../db/connectors';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { mergeAttributeMapping, mapProfile } from '../../domain/attributeMapping';
-import { emailDomain, normalizeEmail } from '../../domain/email';
+import { isDesktopClientTooOld } from '../../domain/clientVersion';
+import { normalizeEmail } from '../../domain/email';
 import { DomainError, isErrorCode, orThrow } from '../../domain/errors';
 import type { ConnectorId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
@@ -57,14 +59,10 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.post('/v1/auth/identify', async (ctx) => {
     const { email } = parse(identifyBody, ctx.request.body);
-    const domain = emailDomain(orThrow(normalizeEmail(email)).email);
-    const claim = domain ? await deps.c.connectorDomains.findOne({ _id: domain }) : null;
-    const connector = claim && (await deps.c.connectors.findOne({ _id: claim.connectorId, status: 'active' }));
-    const org = connector && (await deps.c.orgs.findOne({ _id: connector.orgId }));
-    ctx.body =
-      connector && org?.plan === 'business'
-        ? { method: 'sso', connectorId: connector._id, loginUrl: spUrls(deps.config.publicUrl, connector._id).loginUrl }
-        : { method: 'password' };
+    const connector = await findConnectorForDomain(deps.c, orThrow(normalizeEmail(email)).domain);
+    ctx.body = connector
+      ? { method: 'sso', connectorId: connector._id, loginUrl: spUrls(deps.config.publicUrl, connector._id).loginUrl }
+      : { method: 'password' };
   });
 
   router.get('/v1/sso/:connectorId/metadata', async (ctx) => {
@@ -78,6 +76,10 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.get('/v1/sso/:connectorId/login', async (ctx) => {
     const connector = await loadUsableConnector(deps, ctx.params);
+    // Rule 9: once SSO is enforced, desktop clients below the minimum version must upgrade first.
+    if (connector.enforced && isDesktopClientTooOld(ctx.get('x-client-version') || undefined, deps.config.desktopMinVersion)) {
+      throw new DomainError('client_upgrade_required', undefined, { minimumVersion: deps.config.desktopMinVersion });
+    }
     const { returnTo } = parse(loginQuery, ctx.query);
     const target = allowedReturnTo(returnTo, deps.config.allowedReturnOrigins, `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`);
     if (!target) throw new DomainError('return_to_not_allowed');

@@ -373,3 +373,77 @@ describe('when provisioning cannot finish in time', () => {
     await eventually(async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined), 'the user to be provisioned');
   });
 });
+
+describe('enforcement', () => {
+  it('routes enforced domains to SSO: passwords and sign-ups are refused with the login to use', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'before enforcement' } });
+    expect(signUp.status).toBe(201);
+    expect((await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email, password: 'before enforcement' } })).status).toBe(200);
+
+    const patched = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
+      token: fixture.org.key,
+      body: { enforced: true },
+    });
+    expect(patched).toMatchObject({ status: 200, body: { enforced: true } });
+
+    const refused = await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email, password: 'before enforcement' } });
+    expect(refused).toMatchObject({
+      status: 403,
+      body: { code: 'sso_required', connectorId: fixture.connectorId, loginUrl: expect.stringContaining(`/v1/sso/${fixture.connectorId}/login`) },
+    });
+    // The answer is the same for unknown addresses and wrong passwords: it depends on the domain only.
+    const unknown = await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email: person(fixture.domain), password: 'whatever' } });
+    expect(unknown).toMatchObject({ status: 403, body: { code: 'sso_required' } });
+    const newAccount = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email: person(fixture.domain), password: 'long enough' } });
+    expect(newAccount).toMatchObject({ status: 403, body: { code: 'sso_required' } });
+  });
+
+  it('asks old desktop clients to upgrade once SSO is enforced, and leaves web and new clients alone', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, { token: fixture.org.key, body: { enforced: true } });
+    const email = person(fixture.domain);
+    const old = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'whatever' },
+      headers: { 'x-client-version': 'desktop/4.4.1' },
+    });
+    expect(old).toMatchObject({ status: 426, body: { code: 'client_upgrade_required' } });
+    const current = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'whatever' },
+      headers: { 'x-client-version': 'desktop/4.4.2' },
+    });
+    expect(current).toMatchObject({ status: 403, body: { code: 'sso_required' } });
+    const oldLogin = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`, { headers: { 'x-client-version': 'desktop/4.3.9' } });
+    expect(oldLogin).toMatchObject({ status: 426, body: { code: 'client_upgrade_required' } });
+    const web = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`);
+    expect(web.status).toBe(302);
+  });
+
+  it('leaves password sign-in alone for domains without an enforced connection', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'not enforced' } });
+    const res = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'not enforced' },
+      headers: { 'x-client-version': 'desktop/1.0.0' },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('switches JIT off through PATCH', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const patched = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
+      token: fixture.org.key,
+      body: { jit: { enabled: false, defaultRole: 'member' } },
+    });
+    expect(patched).toMatchObject({ status: 200, body: { jit: { enabled: false } } });
+    const res = await signIn(stack, fixture, { nameId: 'after-patch', attributes: { email: person(fixture.domain) } });
+    expect(res).toMatchObject({ status: 403, body: { code: 'jit_disabled' } });
+    const bad = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
+      token: fixture.org.key,
+      body: { status: 'deleted' },
+    });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+  });
+});
