@@ -11,6 +11,7 @@ import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { meRoutes } from './routes/me';
 import { orgRoutes } from './routes/orgs';
+import { provisioningRoutes } from './routes/provisioning';
 import { ssoRoutes } from './routes/sso';
 import { userRoutes } from './routes/users';
 
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     domainRoutes(deps),
     connectorRoutes(deps),
     userRoutes(deps),
+    provisioningRoutes(deps),
     authRoutes(deps),
     ssoRoutes(deps),
     meRoutes(deps),

@@ -1,7 +1,7 @@
 // The API's calls into Temporal that wait for an answer. Waits are bounded: a slow or retrying
 // workflow turns into a clear "try again shortly" while the workflow keeps going on its own.
 import { createHash, randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { IdpSettings } from '../activities/idpMetadata';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { ConnectorIdKey, OrgIdKey } from '../workflows/searchAttributes';
@@ -58,10 +58,12 @@ export function ssoSignInWorkflowId(connectorId: string, subject: string): strin
   return `sso-sign-in-${connectorId}-${createHash('sha256').update(subject).digest('base64url').slice(0, 32)}`;
 }
 
-export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<Extract<SsoSignInResult, { userId: string }>> {
-  // Concurrent callbacks for one person (double submit, several tabs) attach to the running
-  // sign-in instead of starting a second one; a finished one makes room for the next sign-in.
-  const handle = await deps.temporal.workflow.start('ssoSignIn', {
+/**
+ * Concurrent callbacks for one person (double submit, several tabs) attach to the running
+ * sign-in instead of starting a second one; a finished one makes room for the next sign-in.
+ */
+export function startSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  return deps.temporal.workflow.start('ssoSignIn', {
     taskQueue: deps.config.temporalTaskQueue,
     workflowId: ssoSignInWorkflowId(input.connectorId, input.subject),
     workflowIdConflictPolicy: 'USE_EXISTING',
@@ -71,6 +73,10 @@ export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promis
       { key: ConnectorIdKey, value: input.connectorId },
     ],
   });
+}
+
+export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<Extract<SsoSignInResult, { userId: string }>> {
+  const handle = await startSsoSignIn(deps, input);
   let result: SsoSignInResult | typeof TIMED_OUT;
   try {
     result = await withinBound(handle.result() as Promise<SsoSignInResult>, deps.config.signInWaitMs);

@@ -374,6 +374,51 @@ describe('when provisioning cannot finish in time', () => {
   });
 });
 
+describe('provisioning that fails', () => {
+  it('is listed while running and once failed, and a manual retry completes it', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const list = async (status: string) =>
+      (
+        await request<{ runs: { id: string; status: string; connectorId: string }[] }>(
+          stack.baseUrl,
+          'GET',
+          `/v1/orgs/${fixture.org.id}/provisioning?status=${status}`,
+          { token: fixture.org.key },
+        )
+      ).body.runs;
+
+    await stack.worker?.shutdown();
+    let runId: string;
+    try {
+      expect((await signIn(stack, fixture, { nameId: `failing-${email}`, attributes: { email } })).status).toBe(503);
+      const running = await eventually(async () => {
+        const runs = await list('running');
+        return runs.length === 1 ? runs : undefined;
+      }, 'the running sign-in to be listed');
+      expect(running[0]).toMatchObject({ status: 'RUNNING', connectorId: fixture.connectorId });
+      runId = running[0]!.id;
+      // An operator gives up on it (as a non-retryable failure would end it).
+      await stack.services.temporal.workflow.getHandle(runId).terminate('operator stopped it');
+      await eventually(async () => ((await list('failed')).some((run) => run.id === runId) ? true : undefined), 'the failed run to be listed');
+    } finally {
+      stack.worker = await stack.startWorker();
+    }
+    expect(await stack.services.c.users.countDocuments({ email })).toBe(0);
+
+    const other = await createOrgWithKey(stack.baseUrl);
+    const foreign = await request(stack.baseUrl, 'POST', `/v1/orgs/${other.id}/provisioning/${runId}/retry`, { token: other.key });
+    expect(foreign).toMatchObject({ status: 404, body: { code: 'not_found' } });
+
+    const retried = await request(stack.baseUrl, 'POST', `/v1/orgs/${fixture.org.id}/provisioning/${runId}/retry`, { token: fixture.org.key });
+    expect(retried).toMatchObject({ status: 202, body: { id: runId } });
+    await eventually(async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined), 'the retried provisioning');
+    expect(
+      (await request(stack.baseUrl, 'GET', `/v1/orgs/${fixture.org.id}/provisioning?status=bogus`, { token: fixture.org.key })).status,
+    ).toBe(400);
+  });
+});
+
 describe('enforcement', () => {
   it('routes enforced domains to SSO: passwords and sign-ups are refused with the login to use', async () => {
     const fixture = await createSamlConnection(stack, dns);
