@@ -3,6 +3,7 @@ import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temp
 import { z } from 'zod';
 import type { Config } from '../../config';
 import type { Collections, DomainDoc } from '../../db/collections';
+import { newDomainDoc } from '../../db/domains';
 import { newId } from '../../db/ids';
 import { normalizeDomain } from '../../domain/domainName';
 import { txtRecordFor } from '../../domain/domainVerification';
@@ -68,21 +69,7 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
     if (await deps.c.domains.findOne({ orgId: org._id, domain: name })) {
       throw new DomainError('conflict', 'This organization has already added this domain');
     }
-    const now = deps.clock();
-    const domain: DomainDoc = {
-      _id: newId<DomainId>('dom'),
-      orgId: org._id,
-      domain: name,
-      status: 'pending',
-      token: randomToken(24),
-      checks: 0,
-      lastCheckedAt: null,
-      verifiedAt: null,
-      failureReason: null,
-      missingSince: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const domain = newDomainDoc(newId<DomainId>('dom'), { orgId: org._id, domain: name, token: randomToken(24) }, deps.clock());
     await deps.c.domains.insertOne(domain);
     await startVerification(deps.temporal, deps.config, domain);
     ctx.status = 201;

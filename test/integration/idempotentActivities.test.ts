@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDomainActivities } from '../../activities/domains';
 import { createIdentityActivities, jitUserId } from '../../activities/identities';
+import { newDomainDoc } from '../../db/domains';
 import { newId } from '../../db/ids';
 import { txtRecordFor } from '../../domain/domainVerification';
 import type { DomainId, OrgId } from '../../domain/ids';
@@ -62,23 +63,9 @@ describe('identity activities', () => {
 
 describe('domain activities', () => {
   it('verifies a domain once when the check runs twice: one claim, one audit event', async () => {
-    const now = new Date();
     const domainId = newId<DomainId>('dom');
     const domain = `idem-${Math.random().toString(36).slice(2, 8)}.example.com`;
-    await stack.services.c.domains.insertOne({
-      _id: domainId,
-      orgId: newId<OrgId>('org'),
-      domain,
-      status: 'pending',
-      token: 'token-1',
-      checks: 0,
-      lastCheckedAt: null,
-      verifiedAt: null,
-      failureReason: null,
-      missingSince: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await stack.services.c.domains.insertOne(newDomainDoc(domainId, { orgId: newId<OrgId>('org'), domain, token: 'token-1' }, new Date()));
     const record = txtRecordFor(domain, 'token-1');
     // The resolver is a dependency like the database; here it answers as a DNS server holding the record.
     const activities = createDomainActivities({
