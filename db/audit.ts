@@ -1,5 +1,5 @@
 import type { OrgId } from '../domain/ids';
-import type { Collections } from './collections';
+import { upsertOnce, type Collections } from './collections';
 
 /**
  * Records an audit event. `eventId` is deterministic when the caller may run twice (an activity
@@ -7,20 +7,28 @@ import type { Collections } from './collections';
  */
 export async function recordAuditEvent(
   c: Collections,
-  event: { eventId: string; type: string; orgId: OrgId | null; subjectId: string | null; data?: Record<string, unknown> },
+  event: {
+    eventId: string;
+    type: string;
+    orgId: OrgId | null;
+    subjectId: string | null;
+    data?: Record<string, unknown>;
+  },
   now: Date,
 ): Promise<void> {
-  await c.auditEvents.updateOne(
-    { _id: event.eventId },
-    {
-      $setOnInsert: {
-        type: event.type,
-        orgId: event.orgId,
-        subjectId: event.subjectId,
-        at: now,
-        data: event.data ?? {},
+  await upsertOnce(
+    c.auditEvents.updateOne(
+      { _id: event.eventId },
+      {
+        $setOnInsert: {
+          type: event.type,
+          orgId: event.orgId,
+          subjectId: event.subjectId,
+          at: now,
+          data: event.data ?? {},
+        },
       },
-    },
-    { upsert: true },
+      { upsert: true },
+    ),
   );
 }

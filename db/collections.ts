@@ -175,3 +175,16 @@ export function collections(db: Db): Collections {
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
+
+/**
+ * For `$setOnInsert` upserts: when two writers race on a new key, one inserts and the other may
+ * get a duplicate-key error (FerretDB always, MongoDB in some cases). Either way the document
+ * now exists as the first writer left it, which is all such an upsert promises.
+ */
+export async function upsertOnce(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+  }
+}

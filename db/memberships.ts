@@ -1,5 +1,5 @@
 import type { OrgId, UserId } from '../domain/ids';
-import type { Collections, MembershipDoc } from './collections';
+import { upsertOnce, type Collections, type MembershipDoc } from './collections';
 
 export function membershipId(orgId: OrgId, userId: UserId): string {
   return `${orgId}:${userId}`;
@@ -13,10 +13,12 @@ export async function ensureMembership(
   role: string,
   now: Date,
 ): Promise<void> {
-  await c.memberships.updateOne(
-    { _id: membershipId(orgId, userId) },
-    { $setOnInsert: { orgId, userId, role, createdAt: now } },
-    { upsert: true },
+  await upsertOnce(
+    c.memberships.updateOne(
+      { _id: membershipId(orgId, userId) },
+      { $setOnInsert: { orgId, userId, role, createdAt: now } },
+      { upsert: true },
+    ),
   );
 }
 
