@@ -50,6 +50,7 @@ export async function buildWithGo(spec: GoBinarySpec, options: GoBuildOptions): 
       const progress = setInterval(() => {
         options.log(`still building ${spec.label} ${spec.version} (${minutesSince(started)} min so far)`);
       }, 60_000);
+      await removeAbandonedBuilds(dir, spec);
       const work = await mkdtemp(join(dir, `.build-${spec.name}-`));
       try {
         const built = spec.generatedFiles ? await buildFromSourceCopy(go, spec, work) : await goInstall(go, spec, work);
@@ -214,6 +215,13 @@ async function makeTreeWritable(dir: string): Promise<void> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await makeTreeWritable(path);
     else if (entry.isFile()) await chmod(path, 0o644);
+  }
+}
+
+/** Holding the lock, any build directory for this binary was left by a build that was killed. */
+async function removeAbandonedBuilds(dir: string, spec: GoBinarySpec): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(`.build-${spec.name}-`)) await removeTree(join(dir, name));
   }
 }
 
