@@ -79,6 +79,7 @@ const envSchema = z.object({
   DOMAIN_VERIFICATION_DEADLINE: duration('72h'),
   DOMAIN_REVERIFICATION_INTERVAL: duration('24h'),
   DOMAIN_REVERIFICATION_GRACE: duration('72h'),
+  DOMAIN_VERIFICATION_CHECKS_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(200),
   DNS_TIMEOUT: duration('5s'),
   SAML_CLOCK_SKEW: duration('60s'),
   SAML_REQUEST_TTL: duration('10m'),
@@ -125,6 +126,8 @@ export interface DomainVerificationTimings {
   deadlineMs: number;
   reverifyIntervalMs: number;
   graceMs: number;
+  /** Checks before a run continues as new, which keeps each run's history small. */
+  checksPerRun: number;
 }
 
 export class ConfigError extends Error {
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deadlineMs: e.DOMAIN_VERIFICATION_DEADLINE,
       reverifyIntervalMs: e.DOMAIN_REVERIFICATION_INTERVAL,
       graceMs: e.DOMAIN_REVERIFICATION_GRACE,
+      checksPerRun: e.DOMAIN_VERIFICATION_CHECKS_PER_RUN,
     },
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,

@@ -19,9 +19,6 @@ const { checkDomainRecord, markDomainFailed, recheckVerifiedDomain } = proxyActi
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
-/** Checks per run before continueAsNew; each check adds a handful of history events. */
-const CHECKS_PER_RUN = 200;
-
 export async function domainVerification(input: DomainVerificationInput): Promise<DomainVerificationPhase> {
   const startedAtMs = input.startedAtMs ?? Date.now();
   const status: DomainVerificationStatus = { phase: input.phase ?? 'verifying', checks: input.checks ?? 0, nextCheckAtMs: null };
@@ -31,7 +28,7 @@ export async function domainVerification(input: DomainVerificationInput): Promis
   });
   setHandler(verificationStatusQuery, () => status);
 
-  for (let checksThisRun = 0; checksThisRun < CHECKS_PER_RUN; checksThisRun++) {
+  for (let checksThisRun = 0; checksThisRun < input.timings.checksPerRun; checksThisRun++) {
     checkNowRequested = false;
     if (status.phase === 'verifying') {
       status.checks++;

@@ -36,6 +36,7 @@ beforeAll(async () => {
       DOMAIN_VERIFICATION_DEADLINE: '10m',
       DOMAIN_REVERIFICATION_INTERVAL: '300ms',
       DOMAIN_REVERIFICATION_GRACE: '2s',
+      DOMAIN_VERIFICATION_CHECKS_PER_RUN: '3',
     }),
     startTestStack({
       ...common,
@@ -116,6 +117,20 @@ describe('verification', () => {
     const verified = await untilStatus(fast, org.key, org.id, view.id, 'verified');
     expect(verified.verifiedAt).not.toBeNull();
     expect(await fast.services.c.domainClaims.findOne({ _id: view.domain })).toMatchObject({ orgId: org.id });
+  });
+
+  it('continues as new to keep the history bounded, and carries its state across runs', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await addDomain(fast, org.key, org.id);
+    const handle = fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id));
+    const firstRunId = (await handle.describe()).runId;
+    await eventually(async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 5 ? true : undefined), 'five checks');
+    const current = await handle.describe();
+    expect(current.runId).not.toBe(firstRunId);
+    expect(current.historyLength).toBeLessThan(60);
+    expect(current.searchAttributes).toMatchObject({ OrgId: [org.id], DomainId: [view.id] });
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    await untilStatus(fast, org.key, org.id, view.id, 'verified');
   });
 
   it('checks at once on "check now" instead of waiting for the next poll', async () => {

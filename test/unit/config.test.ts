@@ -22,6 +22,7 @@ describe('configuration', () => {
       deadlineMs: 72 * 3_600_000,
       reverifyIntervalMs: 24 * 3_600_000,
       graceMs: 72 * 3_600_000,
+      checksPerRun: 200,
     });
   });
 
