@@ -9,6 +9,7 @@ import { createLogger } from '../../logger';
 import { runApi, type RunningApi } from '../../runtime/runApi';
 import { runWorker, type RunningWorker } from '../../runtime/runWorker';
 import { openServices, type Services } from '../../runtime/services';
+import { freePorts } from '../../servers/ports';
 
 export interface TestStack {
   config: Config;
@@ -31,16 +32,21 @@ function workflowBundle(): Promise<{ code: string }> {
 
 export async function startTestStack(
   env: Record<string, string> = {},
-  options: { worker?: boolean } = {},
+  options: {
+    worker?: boolean;
+    /** Listen on a port known in advance, so PUBLIC_URL is the real address (browser flows). */ fixedPort?: boolean;
+  } = {},
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
+  const [port] = options.fixedPort ? await freePorts(1) : [0];
   const config = loadConfig({
     NODE_ENV: 'test',
     ADMIN_TOKEN: OPERATOR_TOKEN,
     SESSION_SECRET: 'test-session-secret-with-enough-length',
     MONGODB_DB: `test_${suffix}`,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,
-    PORT: '0',
+    PORT: String(port),
+    ...(port ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     LOG_LEVEL: 'silent',
     ...env,
   });
@@ -51,7 +57,7 @@ export async function startTestStack(
   );
   const startWorker = async () => runWorker(services, { workflowBundle: await workflowBundle() });
   const worker = options.worker === false ? undefined : await startWorker();
-  const api = await runApi(services, 0);
+  const api = await runApi(services, port);
   const stack: TestStack = {
     config,
     services,
