@@ -8,7 +8,10 @@ const config = loadConfig();
 const services = await openServices(config, endpointsFromConfig(config));
 const api = await runApi(services);
 services.logger.info({ url: api.url }, 'API listening');
-onShutdownSignal(async () => {
-  await api.close();
-  await services.close();
-}, (message) => services.logger.info(message));
+onShutdownSignal(
+  async () => {
+    await api.close();
+    await services.close();
+  },
+  (message) => services.logger.info(message),
+);

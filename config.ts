@@ -72,7 +72,10 @@ const envSchema = z.object({
   DESKTOP_MIN_VERSION: semver.default('4.4.2'),
   ENTRA_AUTHORITY_HOST: z.string().url().default('https://login.microsoftonline.com'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size such as 512kb').default('512kb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/, 'expected a size such as 512kb')
+    .default('512kb'),
   SESSION_TTL: duration('12h'),
   DOMAIN_VERIFICATION_INITIAL_INTERVAL: duration('1m'),
   DOMAIN_VERIFICATION_MAX_INTERVAL: duration('15m'),
@@ -143,10 +146,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if (e.NODE_ENV === 'production') {
-    const missing = (['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const).filter(
-      (name) => !e[name],
-    );
-    if (missing.length) throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
+    const missing = (
+      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const
+    ).filter((name) => !e[name]);
+    if (missing.length)
+      throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
     if ((e.SESSION_SECRET ?? '').length < 32)
       throw new ConfigError('Invalid configuration: SESSION_SECRET must be at least 32 characters');
   }
@@ -164,7 +168,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalTaskQueue: e.TEMPORAL_TASK_QUEUE,
     dnsServers: e.DNS_SERVERS,
-    allowedReturnOrigins: e.ALLOWED_RETURN_ORIGINS.length ? e.ALLOWED_RETURN_ORIGINS : [new URL(publicUrl).origin],
+    allowedReturnOrigins: e.ALLOWED_RETURN_ORIGINS.length
+      ? e.ALLOWED_RETURN_ORIGINS
+      : [new URL(publicUrl).origin],
     desktopMinVersion: e.DESKTOP_MIN_VERSION,
     entraAuthorityHost: e.ENTRA_AUTHORITY_HOST,
     logLevel: e.LOG_LEVEL,

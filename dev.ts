@@ -11,7 +11,9 @@ import { startServers } from './servers';
 
 const config = loadConfig();
 const needsServers = !config.mongodbUri || !config.temporalAddress;
-const embedded = needsServers ? await startServers({ dataDir: path.resolve(config.dataDir), headless: false }) : undefined;
+const embedded = needsServers
+  ? await startServers({ dataDir: path.resolve(config.dataDir), headless: false })
+  : undefined;
 
 const services = await openServices(config, {
   mongodbUri: config.mongodbUri ?? embedded!.mongoUri,
@@ -28,7 +30,9 @@ const lines = [
   `MongoDB:          ${config.mongodbUri ? 'from MONGODB_URI' : `${embedded!.mongoUri} (${embedded!.mongoKind})`}, database ${config.mongodbDb}`,
   `Operator token:   ${config.adminToken === 'dev-operator-token' ? 'dev-operator-token (dev default; set ADMIN_TOKEN)' : 'from ADMIN_TOKEN'}`,
 ];
-process.stdout.write(`\nSSO provisioning backend is running\n${lines.map((l) => `  ${l}`).join('\n')}\n\nCtrl-C stops everything.\n`);
+process.stdout.write(
+  `\nSSO provisioning backend is running\n${lines.map((l) => `  ${l}`).join('\n')}\n\nCtrl-C stops everything.\n`,
+);
 
 onShutdownSignal(
   async () => {

@@ -30,7 +30,12 @@ export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDe
   /** Claims the name for the domain's org; false when another org holds it. */
   async function claim(domain: DomainDoc, now: Date): Promise<boolean> {
     try {
-      await c.domainClaims.insertOne({ _id: domain.domain, orgId: domain.orgId, domainId: domain._id, claimedAt: now });
+      await c.domainClaims.insertOne({
+        _id: domain.domain,
+        orgId: domain.orgId,
+        domainId: domain._id,
+        claimedAt: now,
+      });
       return true;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
@@ -41,13 +46,20 @@ export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDe
   }
 
   return {
-    async checkDomainRecord({ domainId }: { domainId: string }): Promise<'verified' | 'not_found' | 'taken' | 'deleted'> {
+    async checkDomainRecord({
+      domainId,
+    }: {
+      domainId: string;
+    }): Promise<'verified' | 'not_found' | 'taken' | 'deleted'> {
       const domain = await c.domains.findOne({ _id: domainId as DomainId });
       if (!domain) return 'deleted';
       if (domain.status === 'verified') return 'verified';
       const present = await recordPresent(domain);
       const now = clock();
-      await c.domains.updateOne({ _id: domain._id }, { $inc: { checks: 1 }, $set: { lastCheckedAt: now, updatedAt: now } });
+      await c.domains.updateOne(
+        { _id: domain._id },
+        { $inc: { checks: 1 }, $set: { lastCheckedAt: now, updatedAt: now } },
+      );
       if (!present) return 'not_found';
       if (!(await claim(domain, now))) {
         await c.domains.updateOne(
@@ -58,17 +70,36 @@ export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDe
       }
       await c.domains.updateOne(
         { _id: domain._id, status: { $ne: 'verified' } },
-        { $set: { status: 'verified', verifiedAt: now, failureReason: null, missingSince: null, updatedAt: now } },
+        {
+          $set: {
+            status: 'verified',
+            verifiedAt: now,
+            failureReason: null,
+            missingSince: null,
+            updatedAt: now,
+          },
+        },
       );
       await recordAuditEvent(
         c,
-        { eventId: `domain.verified:${domain._id}:${domain.token}`, type: 'domain.verified', orgId: domain.orgId, subjectId: domain._id },
+        {
+          eventId: `domain.verified:${domain._id}:${domain.token}`,
+          type: 'domain.verified',
+          orgId: domain.orgId,
+          subjectId: domain._id,
+        },
         now,
       );
       return 'verified';
     },
 
-    async markDomainFailed({ domainId, reason }: { domainId: string; reason: keyof typeof DOMAIN_FAILURE_REASONS }): Promise<void> {
+    async markDomainFailed({
+      domainId,
+      reason,
+    }: {
+      domainId: string;
+      reason: keyof typeof DOMAIN_FAILURE_REASONS;
+    }): Promise<void> {
       const now = clock();
       await c.domains.updateOne(
         { _id: domainId as DomainId, status: 'pending' },
@@ -90,7 +121,10 @@ export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDe
       const now = clock();
       const outcome = reverificationOutcome({ found, missingSince: domain.missingSince, now, graceMs });
       if (outcome === 'verified') {
-        await c.domains.updateOne({ _id: domain._id }, { $set: { missingSince: null, lastCheckedAt: now, updatedAt: now } });
+        await c.domains.updateOne(
+          { _id: domain._id },
+          { $set: { missingSince: null, lastCheckedAt: now, updatedAt: now } },
+        );
       } else if (outcome === 'grace') {
         // Keep the first time it was seen missing: the grace period counts from there.
         await c.domains.updateOne({ _id: domain._id, missingSince: null }, { $set: { missingSince: now } });

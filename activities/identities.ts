@@ -17,7 +17,9 @@ export interface IdentityActivityDeps {
   clock: () => Date;
 }
 
-export type SignInDecision = SsoSignInDecision | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
+export type SignInDecision =
+  | SsoSignInDecision
+  | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
 
 export interface IdentityWrite {
   connectorId: string;
@@ -42,15 +44,26 @@ export function jitUserId(email: string): UserId {
 
 export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
   return {
-    async decideSignIn(input: { connectorId: string; subject: string; email?: string }): Promise<{ decision: SignInDecision; defaultRole: string }> {
+    async decideSignIn(input: {
+      connectorId: string;
+      subject: string;
+      email?: string;
+    }): Promise<{ decision: SignInDecision; defaultRole: string }> {
       const connector = await c.connectors.findOne({ _id: input.connectorId as ConnectorId });
-      if (!connector) return { decision: { kind: 'refuse', code: 'connector_disabled' }, defaultRole: 'member' };
-      if (connector.status !== 'active') return { decision: { kind: 'refuse', code: 'connector_deleting' }, defaultRole: connector.jit.defaultRole };
+      if (!connector)
+        return { decision: { kind: 'refuse', code: 'connector_disabled' }, defaultRole: 'member' };
+      if (connector.status !== 'active')
+        return {
+          decision: { kind: 'refuse', code: 'connector_deleting' },
+          defaultRole: connector.jit.defaultRole,
+        };
       const [identity, userByEmail, verified] = await Promise.all([
         c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
         input.email ? findUserByEmail(c, input.email) : null,
         // Only domains still verified by this organization count (rule 5); grace keeps them verified.
-        c.domains.find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' }).toArray(),
+        c.domains
+          .find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' })
+          .toArray(),
       ]);
       const decision = decideSsoSignIn({
         ...(identity ? { existingIdentity: { userId: identity.userId } } : {}),
@@ -63,10 +76,20 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
     },
 
     /** Creates the account for a first-time SSO user, or finds the one a concurrent run created. */
-    async provisionUser(input: { email: string; name?: string; avatarUrl?: string }): Promise<{ userId: string; created: boolean }> {
+    async provisionUser(input: {
+      email: string;
+      name?: string;
+      avatarUrl?: string;
+    }): Promise<{ userId: string; created: boolean }> {
       const userId = jitUserId(input.email);
       try {
-        await c.users.insertOne(newUserDoc(userId, { email: input.email, name: input.name ?? null, avatarUrl: input.avatarUrl ?? null }, clock()));
+        await c.users.insertOne(
+          newUserDoc(
+            userId,
+            { email: input.email, name: input.name ?? null, avatarUrl: input.avatarUrl ?? null },
+            clock(),
+          ),
+        );
         return { userId, created: true };
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
@@ -96,7 +119,10 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       };
       let identity: SsoIdentityDoc | null;
       try {
-        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { upsert: true, returnDocument: 'after' });
+        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, {
+          upsert: true,
+          returnDocument: 'after',
+        });
       } catch (error) {
         // Two upserts racing on a new _id: one inserts, the other gets a duplicate key; retrying updates.
         if (!isDuplicateKeyError(error)) throw error;

@@ -12,7 +12,8 @@ export interface IdpSettings {
 
 export async function readLimited(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new SamlMetadataError('saml_metadata_too_large', 'The metadata document is too large');
+  if (declared > maxBytes)
+    throw new SamlMetadataError('saml_metadata_too_large', 'The metadata document is too large');
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = response.body?.getReader();
@@ -41,7 +42,10 @@ export function createIdpMetadataActivities(deps: { timeoutMs: number; allowInse
         throw ApplicationFailure.retryable('The metadata URL could not be reached', 'idp_unavailable');
       }
       if (!response.ok) {
-        throw ApplicationFailure.nonRetryable(`The metadata URL answered HTTP ${response.status}`, 'idp_metadata_invalid');
+        throw ApplicationFailure.nonRetryable(
+          `The metadata URL answered HTTP ${response.status}`,
+          'idp_metadata_invalid',
+        );
       }
       try {
         const metadata = parseIdpMetadata(await readLimited(response, IDP_METADATA_MAX_BYTES), {
@@ -49,7 +53,8 @@ export function createIdpMetadataActivities(deps: { timeoutMs: number; allowInse
         });
         return { entityId: metadata.entityId, ssoUrl: metadata.ssoUrl, certificates: metadata.certificates };
       } catch (error) {
-        if (error instanceof SamlMetadataError) throw ApplicationFailure.nonRetryable(error.message, 'idp_metadata_invalid');
+        if (error instanceof SamlMetadataError)
+          throw ApplicationFailure.nonRetryable(error.message, 'idp_metadata_invalid');
         throw error;
       }
     },

@@ -20,7 +20,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDomainActivities({ c: deps.c, clock: deps.clock, lookupTxt: dns.lookupTxt }),
     ...createIdentityActivities({ c: deps.c, clock: deps.clock }),
-    ...createIdpMetadataActivities({ timeoutMs: 10_000, allowInsecureHttp: deps.config.env !== 'production' }),
+    ...createIdpMetadataActivities({
+      timeoutMs: 10_000,
+      allowInsecureHttp: deps.config.env !== 'production',
+    }),
   };
 }
 

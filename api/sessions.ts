@@ -21,7 +21,11 @@ export async function startSession(
   const token = randomToken();
   const now = deps.clock();
   const expiresAt = new Date(now.getTime() + deps.config.sessionTtlMs);
-  await insertSession(deps.c, { digest: tokenDigest(token, deps.config.sessionSecret), userId, amr, connectorId, expiresAt }, now);
+  await insertSession(
+    deps.c,
+    { digest: tokenDigest(token, deps.config.sessionSecret), userId, amr, connectorId, expiresAt },
+    now,
+  );
   ctx.cookies.set(SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: 'lax',

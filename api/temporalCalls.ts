@@ -1,7 +1,11 @@
 // The API's calls into Temporal that wait for an answer. Waits are bounded: a slow or retrying
 // workflow turns into a clear "try again shortly" while the workflow keeps going on its own.
 import { createHash, randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowFailedError,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { IdpSettings } from '../activities/idpMetadata';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { ConnectorIdKey, OrgIdKey } from '../workflows/searchAttributes';
@@ -41,12 +45,14 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
       workflowExecutionTimeout: '2m',
     });
     const result = await withinBound(handle.result() as Promise<IdpSettings>, 30_000);
-    if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL did not answer in time');
+    if (result === TIMED_OUT)
+      throw new DomainError('idp_unavailable', 'The metadata URL did not answer in time');
     return result;
   } catch (error) {
     if (error instanceof WorkflowFailedError) {
       const code = failureCode(error);
-      if (code === 'idp_metadata_invalid') throw new DomainError('idp_metadata_invalid', 'The metadata document could not be used');
+      if (code === 'idp_metadata_invalid')
+        throw new DomainError('idp_metadata_invalid', 'The metadata document could not be used');
       throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
     }
     throw error;
@@ -62,7 +68,10 @@ export function ssoSignInWorkflowId(connectorId: string, subject: string): strin
  * Concurrent callbacks for one person (double submit, several tabs) attach to the running
  * sign-in instead of starting a second one; a finished one makes room for the next sign-in.
  */
-export function startSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<WorkflowHandleWithFirstExecutionRunId> {
+export function startSsoSignIn(
+  deps: ApiDeps,
+  input: SsoSignInInput,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return deps.temporal.workflow.start('ssoSignIn', {
     taskQueue: deps.config.temporalTaskQueue,
     workflowId: ssoSignInWorkflowId(input.connectorId, input.subject),
@@ -75,7 +84,10 @@ export function startSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<Wo
   });
 }
 
-export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promise<Extract<SsoSignInResult, { userId: string }>> {
+export async function runSsoSignIn(
+  deps: ApiDeps,
+  input: SsoSignInInput,
+): Promise<Extract<SsoSignInResult, { userId: string }>> {
   const handle = await startSsoSignIn(deps, input);
   let result: SsoSignInResult | typeof TIMED_OUT;
   try {
@@ -83,10 +95,14 @@ export async function runSsoSignIn(deps: ApiDeps, input: SsoSignInInput): Promis
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     const code = failureCode(error);
-    throw isErrorCode(code) ? new DomainError(code) : new DomainError('try_again_later', 'Sign-in could not be completed; try again');
+    throw isErrorCode(code)
+      ? new DomainError(code)
+      : new DomainError('try_again_later', 'Sign-in could not be completed; try again');
   }
   if (result === TIMED_OUT) {
-    throw new DomainError('try_again_later', 'Your account is still being set up; try again shortly', { retryAfterSeconds: 5 });
+    throw new DomainError('try_again_later', 'Your account is still being set up; try again shortly', {
+      retryAfterSeconds: 5,
+    });
   }
   if (result.outcome === 'refused') throw new DomainError(result.code);
   return result;

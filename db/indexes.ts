@@ -14,7 +14,10 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.domains.createIndex({ domain: 1 }, { name: 'domain' }),
     c.connectors.createIndex({ orgId: 1 }, { name: 'org' }),
     c.connectorDomains.createIndex({ connectorId: 1 }, { name: 'connector' }),
-    c.ssoIdentities.createIndex({ connectorId: 1, subject: 1 }, { unique: true, name: 'connector_subject_unique' }),
+    c.ssoIdentities.createIndex(
+      { connectorId: 1, subject: 1 },
+      { unique: true, name: 'connector_subject_unique' },
+    ),
     c.ssoIdentities.createIndex({ userId: 1 }, { name: 'user' }),
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),

@@ -2,7 +2,11 @@
 // configured allowed origins; anything else (other hosts, protocol-relative, javascript:) is refused.
 
 /** The normalized URL when allowed, otherwise undefined. */
-export function allowedReturnTo(raw: string | undefined, allowedOrigins: readonly string[], fallback: string): string | undefined {
+export function allowedReturnTo(
+  raw: string | undefined,
+  allowedOrigins: readonly string[],
+  fallback: string,
+): string | undefined {
   if (raw === undefined || raw === '') return fallback;
   if (raw.length > 2048 || /[\s\\]/.test(raw)) return undefined;
   let url: URL;

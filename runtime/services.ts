@@ -27,12 +27,18 @@ export interface Endpoints {
 /** Endpoints from config; entry points that cannot start embedded servers require both. */
 export function endpointsFromConfig(config: Config): Endpoints {
   if (!config.mongodbUri || !config.temporalAddress) {
-    throw new Error('MONGODB_URI and TEMPORAL_ADDRESS must be set (or use `npm run dev`, which starts both servers)');
+    throw new Error(
+      'MONGODB_URI and TEMPORAL_ADDRESS must be set (or use `npm run dev`, which starts both servers)',
+    );
   }
   return { mongodbUri: config.mongodbUri, temporalAddress: config.temporalAddress };
 }
 
-export async function openServices(config: Config, endpoints: Endpoints, logger = createLogger(config.logLevel)): Promise<Services> {
+export async function openServices(
+  config: Config,
+  endpoints: Endpoints,
+  logger = createLogger(config.logLevel),
+): Promise<Services> {
   const mongo = await connectMongo(endpoints.mongodbUri, config.mongodbDb);
   const c = collections(mongo.db);
   await ensureIndexes(c);

@@ -20,7 +20,10 @@ async function start(args: string[]): Promise<void> {
     args,
     options: { 'data-dir': { type: 'string' }, headless: { type: 'boolean', default: false } },
   });
-  const servers = await startServers({ dataDir: values['data-dir'] ?? loadConfig().dataDir, headless: values.headless });
+  const servers = await startServers({
+    dataDir: values['data-dir'] ?? loadConfig().dataDir,
+    headless: values.headless,
+  });
   const { temporalAddress, temporalUiUrl, mongoUri, mongoKind, pids } = servers;
   console.log(JSON.stringify({ temporalAddress, temporalUiUrl, mongoUri, mongoKind, pids }));
   // Signal listeners alone do not keep Node running.

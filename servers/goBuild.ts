@@ -53,18 +53,25 @@ export async function buildWithGo(spec: GoBinarySpec, options: GoBuildOptions): 
       await removeAbandonedBuilds(dir, spec);
       const work = await mkdtemp(join(dir, `.build-${spec.name}-`));
       try {
-        const built = spec.generatedFiles ? await buildFromSourceCopy(go, spec, work) : await goInstall(go, spec, work);
+        const built = spec.generatedFiles
+          ? await buildFromSourceCopy(go, spec, work)
+          : await goInstall(go, spec, work);
         await checkRuns(built, spec);
         await chmod(built, 0o755);
         await rename(built, target);
-        options.log(`built ${spec.label} ${spec.version} in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
+        options.log(
+          `built ${spec.label} ${spec.version} in ${Math.round((Date.now() - started) / 1000)} s: ${target}`,
+        );
         return target;
       } finally {
         clearInterval(progress);
         await removeTree(work);
       }
     },
-    { onWait: (pid) => options.log(`waiting for process ${pid}, which is building ${spec.label} ${spec.version}`) },
+    {
+      onWait: (pid) =>
+        options.log(`waiting for process ${pid}, which is building ${spec.label} ${spec.version}`),
+    },
   );
 }
 
@@ -77,7 +84,9 @@ async function goInstall(go: GoRunner, spec: GoBinarySpec, work: string): Promis
 
 /** For modules whose published source lacks files their release tooling generates. */
 async function buildFromSourceCopy(go: GoRunner, spec: GoBinarySpec, work: string): Promise<string> {
-  const download = await go.run(['mod', 'download', '-json', `${spec.module}@${spec.version}`], { cwd: work });
+  const download = await go.run(['mod', 'download', '-json', `${spec.module}@${spec.version}`], {
+    cwd: work,
+  });
   const moduleDir = parseDownloadDir(download);
   const src = join(work, 'src');
   await cp(moduleDir, src, { recursive: true });
@@ -91,13 +100,17 @@ async function buildFromSourceCopy(go: GoRunner, spec: GoBinarySpec, work: strin
   const relativePkg = `./${spec.pkg.slice(spec.module.length + 1)}`;
   const flags = spec.ldflags ? [`-ldflags=${spec.ldflags}`] : [];
   // -buildvcs=false: the copy may sit inside someone's git checkout, whose commit is not FerretDB's.
-  await go.run(['build', '-buildvcs=false', ...flags, '-o', output, relativePkg], { cwd: src, env: { GOWORK: 'off' } });
+  await go.run(['build', '-buildvcs=false', ...flags, '-o', output, relativePkg], {
+    cwd: src,
+    env: { GOWORK: 'off' },
+  });
   return output;
 }
 
 function parseDownloadDir(output: string): string {
   const info = JSON.parse(output) as { Dir?: unknown; Error?: unknown };
-  if (typeof info.Dir !== 'string') throw new GoBuildError(`go mod download did not report a directory: ${output}`);
+  if (typeof info.Dir !== 'string')
+    throw new GoBuildError(`go mod download did not report a directory: ${output}`);
   return info.Dir;
 }
 
@@ -123,7 +136,10 @@ class GoRunner {
     try {
       await execFileAsync(this.command, ['version'], { timeout: 30_000 });
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not on the PATH' : `does not run (${(error as Error).message})`;
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'is not on the PATH'
+          : `does not run (${(error as Error).message})`;
       throw new GoUnavailableError(`the Go toolchain (\`${this.command}\`) ${reason}`);
     }
   }
@@ -146,14 +162,18 @@ class GoRunner {
   }
 
   private failure(args: string[], stderr: string): GoBuildError {
-    return new GoBuildError(`\`go ${args.join(' ')}\` failed for ${this.spec.label} ${this.spec.version}:\n${tail(stderr, 30)}`);
+    return new GoBuildError(
+      `\`go ${args.join(' ')}\` failed for ${this.spec.label} ${this.spec.version}:\n${tail(stderr, 30)}`,
+    );
   }
 
   private spawn(
     args: string[],
     { cwd, env = {} }: { cwd: string; env?: Record<string, string> },
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const sumDbEnv = this.exemptFromSumDb ? { GONOSUMDB: joinList(inheritedEnv('GONOSUMDB'), this.spec.module) } : {};
+    const sumDbEnv = this.exemptFromSumDb
+      ? { GONOSUMDB: joinList(inheritedEnv('GONOSUMDB'), this.spec.module) }
+      : {};
     return new Promise((resolvePromise, reject) => {
       const child = spawn(this.command, args, {
         cwd,
@@ -165,7 +185,9 @@ class GoRunner {
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-200_000)));
+      child.stderr
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-200_000)));
       child.on('error', (error) =>
         reject(
           (error as NodeJS.ErrnoException).code === 'ENOENT'
@@ -184,7 +206,9 @@ class GoRunner {
  */
 export function isChecksumDatabaseUnreachable(stderr: string): boolean {
   if (/SECURITY ERROR|checksum mismatch/i.test(stderr)) return false;
-  const mentionsSumDb = /sum\.golang\.org|checksum database|GOSUMDB|verifying (module|go\.mod):/i.test(stderr);
+  const mentionsSumDb = /sum\.golang\.org|checksum database|GOSUMDB|verifying (module|go\.mod):/i.test(
+    stderr,
+  );
   const networkFailure =
     /dial tcp|no such host|i\/o timeout|connection refused|connection reset|network is unreachable|TLS handshake timeout|Client\.Timeout|server misbehaving|proxyconnect/i.test(
       stderr,

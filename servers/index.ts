@@ -55,14 +55,21 @@ export async function startServers({ dataDir, headless }: StartServersOptions): 
   // Two servers writing one SQLite file or dbpath would corrupt it (say, `npm run dev` twice).
   const release = await claimExclusive(
     join(root, 'servers.pid'),
-    (pid) => `${root} is in use by the servers of process ${pid}: stop that process, or use another data directory.`,
+    (pid) =>
+      `${root} is in use by the servers of process ${pid}: stop that process, or use another data directory.`,
   );
   const [temporal, mongo] = await Promise.allSettled([
-    startTemporal({ dbFile: join(root, 'temporal', 'temporal.db'), headless, binaryPath: temporalBinary.path }),
+    startTemporal({
+      dbFile: join(root, 'temporal', 'temporal.db'),
+      headless,
+      binaryPath: temporalBinary.path,
+    }),
     startMongo({ dataDir: join(root, mongoBinary.kind), binary: mongoBinary }),
   ]);
   if (temporal.status === 'rejected' || mongo.status === 'rejected') {
-    const started = [temporal, mongo].flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const started = [temporal, mongo].flatMap((result) =>
+      result.status === 'fulfilled' ? [result.value] : [],
+    );
     await Promise.all(started.map((server) => server.stop()));
     await release();
     const failure = temporal.status === 'rejected' ? temporal : (mongo as PromiseRejectedResult);

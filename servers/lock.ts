@@ -12,7 +12,11 @@ export interface FileLockOptions {
 }
 
 /** Runs `task` while holding the lock file at `lockPath`; waits for the holder if there is one. */
-export async function withFileLock<T>(lockPath: string, task: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+export async function withFileLock<T>(
+  lockPath: string,
+  task: () => Promise<T>,
+  options: FileLockOptions = {},
+): Promise<T> {
   await acquire(lockPath, options);
   try {
     return await task();
@@ -83,7 +87,10 @@ export function isErrno(error: unknown, code: string): boolean {
  * share. Throws if a live process holds it; a claim left by a dead process is taken over.
  * Returns the release function.
  */
-export async function claimExclusive(path: string, describeConflict: (holderPid: number) => string): Promise<() => Promise<void>> {
+export async function claimExclusive(
+  path: string,
+  describeConflict: (holderPid: number) => string,
+): Promise<() => Promise<void>> {
   for (;;) {
     try {
       const handle = await open(path, 'wx');

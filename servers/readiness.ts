@@ -23,7 +23,9 @@ export interface StartUntilReadyOptions {
 const ATTEMPTS = 3;
 const POLL_MS = 250;
 
-export async function startUntilReady(options: StartUntilReadyOptions): Promise<{ server: SupervisedProcess; ports: number[] }> {
+export async function startUntilReady(
+  options: StartUntilReadyOptions,
+): Promise<{ server: SupervisedProcess; ports: number[] }> {
   for (let attempt = 1; ; attempt++) {
     const ports = await freePorts(options.portCount);
     const spawnOptions = options.spawnOptions(ports);
@@ -46,9 +48,14 @@ export async function startUntilReady(options: StartUntilReadyOptions): Promise<
   }
 }
 
-type Outcome = { ready: true } | { ready: false; exitedEarly: boolean; reason: string; lastError: string | undefined };
+type Outcome =
+  { ready: true } | { ready: false; exitedEarly: boolean; reason: string; lastError: string | undefined };
 
-async function waitUntilReady(server: SupervisedProcess, ports: number[], options: StartUntilReadyOptions): Promise<Outcome> {
+async function waitUntilReady(
+  server: SupervisedProcess,
+  ports: number[],
+  options: StartUntilReadyOptions,
+): Promise<Outcome> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: string | undefined;
   for (;;) {

@@ -55,7 +55,9 @@ export function defaultResolveDeps(log: (line: string) => void = logToStderr): R
   };
 }
 
-export async function resolveTemporalBinary(deps: ResolveDeps = defaultResolveDeps()): Promise<ResolvedBinary> {
+export async function resolveTemporalBinary(
+  deps: ResolveDeps = defaultResolveDeps(),
+): Promise<ResolvedBinary> {
   const configured = deps.binaries.temporalCliPath;
   if (configured) return { path: await checkConfigured('TEMPORAL_CLI_PATH', configured), source: 'env' };
 
@@ -87,10 +89,14 @@ export async function resolveTemporalBinary(deps: ResolveDeps = defaultResolveDe
   );
 }
 
-export async function resolveMongoBinary(deps: ResolveDeps = defaultResolveDeps()): Promise<ResolvedMongoBinary> {
+export async function resolveMongoBinary(
+  deps: ResolveDeps = defaultResolveDeps(),
+): Promise<ResolvedMongoBinary> {
   const { mongodPath, ferretdbPath } = deps.binaries;
-  if (mongodPath) return { kind: 'mongod', path: await checkConfigured('MONGOD_PATH', mongodPath), source: 'env' };
-  if (ferretdbPath) return { kind: 'ferretdb', path: await checkConfigured('FERRETDB_PATH', ferretdbPath), source: 'env' };
+  if (mongodPath)
+    return { kind: 'mongod', path: await checkConfigured('MONGOD_PATH', mongodPath), source: 'env' };
+  if (ferretdbPath)
+    return { kind: 'ferretdb', path: await checkConfigured('FERRETDB_PATH', ferretdbPath), source: 'env' };
 
   // A real mongod behaves exactly like production; FerretDB is the stand-in when there is none.
   const onPath = await findOnPath('mongod', deps.searchPath);

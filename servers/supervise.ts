@@ -113,7 +113,11 @@ export async function logTail(logFile: string, lines = 40): Promise<string> {
   }
 }
 
-async function readServerPid(watchdog: ChildProcess, exited: Promise<ExitStatus>, options: SuperviseOptions): Promise<number> {
+async function readServerPid(
+  watchdog: ChildProcess,
+  exited: Promise<ExitStatus>,
+  options: SuperviseOptions,
+): Promise<number> {
   const stdout = watchdog.stdout;
   if (!stdout) throw new Error('watchdog has no stdout');
   const lines = createInterface({ input: stdout });
@@ -131,7 +135,8 @@ async function readServerPid(watchdog: ChildProcess, exited: Promise<ExitStatus>
       );
     }
     const message = JSON.parse(first) as { pid?: number; error?: string };
-    if (typeof message.pid !== 'number') throw new Error(`cannot start ${options.command}: ${message.error ?? first}`);
+    if (typeof message.pid !== 'number')
+      throw new Error(`cannot start ${options.command}: ${message.error ?? first}`);
     return message.pid;
   } finally {
     timeout.abort();

@@ -82,7 +82,9 @@ async function answers(address: string): Promise<boolean> {
   try {
     return await connection.withDeadline(Date.now() + 5_000, async () => {
       await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: NAMESPACE,
+      });
       return SEARCH_ATTRIBUTES.every(({ name }) => name in customAttributes);
     });
   } finally {

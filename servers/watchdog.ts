@@ -31,7 +31,11 @@ function main(): void {
   // The parent reads one line and may close the pipe or die; that must not crash the watchdog.
   process.stdout.on('error', () => undefined);
 
-  const server = spawn(spec.command, spec.args, { cwd: spec.cwd, detached: true, stdio: ['ignore', log, log] });
+  const server = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
   let stopping = false;
 
   const signalGroup = (signal: NodeJS.Signals) => {
@@ -70,7 +74,8 @@ function main(): void {
     if (!parentIsAlive()) terminate(`parent process ${spec.parentPid} is gone`);
   }, POLL_MS);
   // Someone signalling the watchdog itself wants the server stopped, not orphaned.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => terminate(`received ${signal}`));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => terminate(`received ${signal}`));
 
   server.on('exit', (code, signal) => {
     clearInterval(poll);

@@ -17,7 +17,16 @@ export function installTemporalRuntime(logger: Logger): void {
   const sdkLogger = logger.child({ component: 'temporal-sdk' });
   Runtime.install({
     logger: new DefaultLogger(sdkLevel, ({ level: entryLevel, message, meta }) => {
-      const method = entryLevel === 'TRACE' ? 'trace' : entryLevel === 'DEBUG' ? 'debug' : entryLevel === 'INFO' ? 'info' : entryLevel === 'WARN' ? 'warn' : 'error';
+      const method =
+        entryLevel === 'TRACE'
+          ? 'trace'
+          : entryLevel === 'DEBUG'
+            ? 'debug'
+            : entryLevel === 'INFO'
+              ? 'info'
+              : entryLevel === 'WARN'
+                ? 'warn'
+                : 'error';
       sdkLogger[method](meta ?? {}, message);
     }),
     telemetryOptions: { logging: { filter: { core: sdkLevel, other: sdkLevel }, forward: {} } },

@@ -9,7 +9,9 @@ const { upsertIdentity } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-export async function accountLinking(input: IdentityStepInput & { userId: string }): Promise<{ userId: string }> {
+export async function accountLinking(
+  input: IdentityStepInput & { userId: string },
+): Promise<{ userId: string }> {
   return upsertIdentity({
     connectorId: input.connectorId,
     orgId: input.orgId,

@@ -21,7 +21,11 @@ const { checkDomainRecord, markDomainFailed, recheckVerifiedDomain } = proxyActi
 
 export async function domainVerification(input: DomainVerificationInput): Promise<DomainVerificationPhase> {
   const startedAtMs = input.startedAtMs ?? Date.now();
-  const status: DomainVerificationStatus = { phase: input.phase ?? 'verifying', checks: input.checks ?? 0, nextCheckAtMs: null };
+  const status: DomainVerificationStatus = {
+    phase: input.phase ?? 'verifying',
+    checks: input.checks ?? 0,
+    nextCheckAtMs: null,
+  };
   let checkNowRequested = false;
   setHandler(checkNowSignal, () => {
     checkNowRequested = true;

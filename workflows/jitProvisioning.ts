@@ -10,7 +10,9 @@ const { provisionUser, upsertIdentity } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-export async function jitProvisioning(input: IdentityStepInput): Promise<{ outcome: 'provisioned' | 'linked'; userId: string }> {
+export async function jitProvisioning(
+  input: IdentityStepInput,
+): Promise<{ outcome: 'provisioned' | 'linked'; userId: string }> {
   // The parent only starts this with an email (rule 6); a missing one is a bug, not a retry case.
   if (!input.email) throw ApplicationFailure.nonRetryable('jitProvisioning needs an email', 'email_missing');
   const { userId, created } = await provisionUser({

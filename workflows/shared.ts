@@ -12,7 +12,8 @@ export interface DomainVerificationInput {
   checks?: number;
 }
 
-export type DomainVerificationPhase = 'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted';
+export type DomainVerificationPhase =
+  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted';
 
 export interface DomainVerificationStatus {
   phase: DomainVerificationPhase;
@@ -40,7 +41,15 @@ export interface SsoSignInInput {
 
 export type SsoSignInResult =
   | { outcome: 'returning' | 'linked' | 'provisioned'; userId: string }
-  | { outcome: 'refused'; code: 'email_missing' | 'email_domain_not_allowed' | 'jit_disabled' | 'connector_deleting' | 'connector_disabled' };
+  | {
+      outcome: 'refused';
+      code:
+        | 'email_missing'
+        | 'email_domain_not_allowed'
+        | 'jit_disabled'
+        | 'connector_deleting'
+        | 'connector_disabled';
+    };
 
 export interface IdentityStepInput extends SsoSignInInput {
   role: string;

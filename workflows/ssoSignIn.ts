@@ -46,11 +46,19 @@ export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult>
     });
     return { outcome: 'linked', userId };
   }
-  const result = await executeChild(jitProvisioning, { ...child, workflowId: `${workflowInfo().workflowId}-jit` });
+  const result = await executeChild(jitProvisioning, {
+    ...child,
+    workflowId: `${workflowInfo().workflowId}-jit`,
+  });
   upsertSearchAttributes([{ key: UserIdKey, value: result.userId }]);
   return result;
 }
 
 function identityOf(input: SsoSignInInput) {
-  return { connectorId: input.connectorId, orgId: input.orgId, subject: input.subject, profile: input.profile };
+  return {
+    connectorId: input.connectorId,
+    orgId: input.orgId,
+    subject: input.subject,
+    profile: input.profile,
+  };
 }

@@ -32,7 +32,8 @@ async function authenticate(deps: ApiDeps, authorization: string | undefined): P
 export function requireOperator(deps: ApiDeps): Middleware<ApiState> {
   return async (ctx, next) => {
     const principal = await authenticate(deps, ctx.get('authorization') || undefined);
-    if (principal.kind !== 'operator') throw new DomainError('forbidden', 'This route needs the operator token');
+    if (principal.kind !== 'operator')
+      throw new DomainError('forbidden', 'This route needs the operator token');
     ctx.state.principal = principal;
     await next();
   };

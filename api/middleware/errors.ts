@@ -65,7 +65,11 @@ export function errorHandler(logger: Logger): Middleware<ApiState> {
       problem.instance = ctx.state.requestId;
       if (problem.status >= 500) {
         logger.error(
-          { requestId: ctx.state.requestId, errorName: (error as Error)?.name, errorCode: (error as { code?: unknown })?.code },
+          {
+            requestId: ctx.state.requestId,
+            errorName: (error as Error)?.name,
+            errorCode: (error as { code?: unknown })?.code,
+          },
           'request failed',
         );
       }

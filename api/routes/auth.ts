@@ -21,7 +21,10 @@ const signUpBody = z.strictObject({ email, password, name: z.string().trim().min
 const passwordSignInBody = z.strictObject({
   email,
   password: z.string().min(1).max(256),
-  totp: z.string().regex(/^\d{6}$/).optional(),
+  totp: z
+    .string()
+    .regex(/^\d{6}$/)
+    .optional(),
 });
 
 // Spent on unknown emails too, so response time does not tell which emails have accounts.
@@ -31,7 +34,10 @@ const DUMMY_HASH = hashPassword('not-a-real-password');
 function withLoginUrl(error: DomainError, deps: ApiDeps): DomainError {
   const connectorId = error.extensions.connectorId;
   if (typeof connectorId !== 'string') return error;
-  return new DomainError(error.code, error.message, { connectorId, loginUrl: spUrls(deps.config.publicUrl, connectorId).loginUrl });
+  return new DomainError(error.code, error.message, {
+    connectorId,
+    loginUrl: spUrls(deps.config.publicUrl, connectorId).loginUrl,
+  });
 }
 
 export function authRoutes(deps: ApiDeps): Router<ApiState> {
@@ -42,7 +48,10 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
     const normalized = orThrow(normalizeEmail(body.email));
     const connector = await findConnectorForDomain(deps.c, normalized.domain);
     if (connector?.enforced) {
-      throw withLoginUrl(refusalError({ kind: 'refuse', code: 'sso_required', connectorId: connector._id }), deps);
+      throw withLoginUrl(
+        refusalError({ kind: 'refuse', code: 'sso_required', connectorId: connector._id }),
+        deps,
+      );
     }
     const now = deps.clock();
     const user = newUserDoc(
@@ -53,7 +62,8 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
     try {
       await deps.c.users.insertOne(user);
     } catch (error) {
-      if (isDuplicateKeyError(error)) throw new DomainError('email_taken', 'An account with this email already exists');
+      if (isDuplicateKeyError(error))
+        throw new DomainError('email_taken', 'An account with this email already exists');
       throw error;
     }
     ctx.status = 201;
@@ -77,8 +87,13 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
         : (await verifyPassword(body.password, await DUMMY_HASH), false));
     const decision = passwordSignInPolicy({
       ...(enforced ? { enforcedDomain: { connectorId: enforced._id } } : {}),
-      clientTooOld: isDesktopClientTooOld(ctx.get('x-client-version') || undefined, deps.config.desktopMinVersion),
-      ...(user ? { account: { hasPassword: user.passwordHash !== null, mfaEnabled: user.totpSecret !== null } } : {}),
+      clientTooOld: isDesktopClientTooOld(
+        ctx.get('x-client-version') || undefined,
+        deps.config.desktopMinVersion,
+      ),
+      ...(user
+        ? { account: { hasPassword: user.passwordHash !== null, mfaEnabled: user.totpSecret !== null } }
+        : {}),
       passwordValid,
       totpGiven: body.totp !== undefined,
       // TOTP enrollment is not offered yet, so no account has a secret to check a code against.

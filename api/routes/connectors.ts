@@ -25,13 +25,21 @@ const attributeMapping = z.strictObject({
   familyName: attributeNames.optional(),
   avatarUrl: attributeNames.optional(),
 });
-const jit = z.strictObject({ enabled: z.boolean(), defaultRole: z.string().trim().min(1).max(64).default('member') });
+const jit = z.strictObject({
+  enabled: z.boolean(),
+  defaultRole: z.string().trim().min(1).max(64).default('member'),
+});
 const certificate = z
   .string()
   .max(20_000)
   .refine((text) => parseCertificate(text) !== undefined, 'not an X.509 certificate (PEM or base64 DER)');
 const samlSettings = z.union([
-  z.strictObject({ metadataXml: z.string().min(1).max(512 * 1024) }),
+  z.strictObject({
+    metadataXml: z
+      .string()
+      .min(1)
+      .max(512 * 1024),
+  }),
   z.strictObject({ metadataUrl: z.url({ protocol: /^https?$/ }).max(2048) }),
   z.strictObject({
     entityId: z.string().trim().min(1).max(1024),
@@ -56,7 +64,9 @@ const patchConnectorBody = z
     attributeMapping: attributeMapping.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
-export const connectorParams = z.object({ connectorId: z.string().regex(/^con_[a-f0-9]{32}$/, 'not a connection ID') });
+export const connectorParams = z.object({
+  connectorId: z.string().regex(/^con_[a-f0-9]{32}$/, 'not a connection ID'),
+});
 
 function parseCertificate(text: string): X509Certificate | undefined {
   const body = text.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
@@ -83,21 +93,41 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc) {
       ssoUrl: connector.saml.ssoUrl,
       metadataUrl: connector.saml.metadataUrl,
       // Fingerprints let an admin check which certificates are trusted without echoing them whole.
-      certificates: connector.saml.certificates.map((pem) => ({ sha256: parseCertificate(pem)?.fingerprint256 ?? null })),
+      certificates: connector.saml.certificates.map((pem) => ({
+        sha256: parseCertificate(pem)?.fingerprint256 ?? null,
+      })),
     },
     sp: spUrls(deps.config.publicUrl, connector._id),
     createdAt: connector.createdAt.toISOString(),
   };
 }
 
-async function resolveIdpSettings(deps: ApiDeps, saml: z.infer<typeof samlSettings>): Promise<SamlIdpSettings> {
-  if ('entityId' in saml) return { entityId: saml.entityId, ssoUrl: saml.ssoUrl, certificates: saml.certificates, metadataUrl: null };
-  if ('metadataUrl' in saml) return { ...(await fetchIdpSettings(deps, saml.metadataUrl)), metadataUrl: saml.metadataUrl };
+async function resolveIdpSettings(
+  deps: ApiDeps,
+  saml: z.infer<typeof samlSettings>,
+): Promise<SamlIdpSettings> {
+  if ('entityId' in saml)
+    return {
+      entityId: saml.entityId,
+      ssoUrl: saml.ssoUrl,
+      certificates: saml.certificates,
+      metadataUrl: null,
+    };
+  if ('metadataUrl' in saml)
+    return { ...(await fetchIdpSettings(deps, saml.metadataUrl)), metadataUrl: saml.metadataUrl };
   try {
-    const metadata = parseIdpMetadata(saml.metadataXml, { allowInsecureHttp: deps.config.env !== 'production' });
-    return { entityId: metadata.entityId, ssoUrl: metadata.ssoUrl, certificates: metadata.certificates, metadataUrl: null };
+    const metadata = parseIdpMetadata(saml.metadataXml, {
+      allowInsecureHttp: deps.config.env !== 'production',
+    });
+    return {
+      entityId: metadata.entityId,
+      ssoUrl: metadata.ssoUrl,
+      certificates: metadata.certificates,
+      metadataUrl: null,
+    };
   } catch (error) {
-    if (error instanceof SamlMetadataError) throw new DomainError('idp_metadata_invalid', error.message, { reason: error.code });
+    if (error instanceof SamlMetadataError)
+      throw new DomainError('idp_metadata_invalid', error.message, { reason: error.code });
     throw error;
   }
 }
@@ -107,7 +137,11 @@ async function claimDomains(deps: ApiDeps, connector: ConnectorDoc): Promise<voi
   const claimed: string[] = [];
   for (const domain of connector.domains) {
     try {
-      await deps.c.connectorDomains.insertOne({ _id: domain, connectorId: connector._id, orgId: connector.orgId });
+      await deps.c.connectorDomains.insertOne({
+        _id: domain,
+        connectorId: connector._id,
+        orgId: connector.orgId,
+      });
       claimed.push(domain);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
@@ -132,12 +166,19 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
   router.post('/v1/orgs/:orgId/connectors', async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
     const body = parse(createConnectorBody, ctx.request.body);
-    if (org.plan !== 'business') throw new DomainError('plan_required', 'Single sign-on needs the Business plan', { plan: org.plan });
+    if (org.plan !== 'business')
+      throw new DomainError('plan_required', 'Single sign-on needs the Business plan', { plan: org.plan });
     const domains = [...new Set(body.domains.map((domain) => orThrow(normalizeDomain(domain))))];
-    const verified = await deps.c.domains.find({ orgId: org._id, domain: { $in: domains }, status: 'verified' }).toArray();
+    const verified = await deps.c.domains
+      .find({ orgId: org._id, domain: { $in: domains }, status: 'verified' })
+      .toArray();
     const unverified = domains.filter((domain) => !verified.some((doc) => doc.domain === domain));
     if (unverified.length > 0) {
-      throw new DomainError('domain_not_verified', 'Every domain must be verified by this organization first', { domains: unverified });
+      throw new DomainError(
+        'domain_not_verified',
+        'Every domain must be verified by this organization first',
+        { domains: unverified },
+      );
     }
     const now = deps.clock();
     const connector: ConnectorDoc = {
@@ -187,4 +228,3 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
 
   return router;
 }
-

@@ -18,7 +18,10 @@ import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
 const createDomainBody = z.strictObject({ domain: z.string().trim().min(1).max(300) });
-const domainParams = z.object({ orgId: z.string(), id: z.string().regex(/^dom_[a-f0-9]{32}$/, 'not a domain ID') });
+const domainParams = z.object({
+  orgId: z.string(),
+  id: z.string().regex(/^dom_[a-f0-9]{32}$/, 'not a domain ID'),
+});
 
 function domainView(domain: DomainDoc) {
   return {
@@ -69,7 +72,11 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
     if (await deps.c.domains.findOne({ orgId: org._id, domain: name })) {
       throw new DomainError('conflict', 'This organization has already added this domain');
     }
-    const domain = newDomainDoc(newId<DomainId>('dom'), { orgId: org._id, domain: name, token: randomToken(24) }, deps.clock());
+    const domain = newDomainDoc(
+      newId<DomainId>('dom'),
+      { orgId: org._id, domain: name, token: randomToken(24) },
+      deps.clock(),
+    );
     await deps.c.domains.insertOne(domain);
     await startVerification(deps.temporal, deps.config, domain);
     ctx.status = 201;
@@ -100,7 +107,9 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
       await startVerification(deps.temporal, deps.config, domain);
     } else {
       try {
-        await deps.temporal.workflow.getHandle(domainVerificationWorkflowId(domain._id)).signal(checkNowSignal);
+        await deps.temporal.workflow
+          .getHandle(domainVerificationWorkflowId(domain._id))
+          .signal(checkNowSignal);
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
         // The run is gone (e.g. terminated by an operator): a fresh one picks up where the record is.
@@ -115,7 +124,10 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
     const org = await loadOrg(deps, ctx.params);
     const domain = await loadDomain(deps.c, org._id, ctx.params);
     if (await deps.c.connectorDomains.findOne({ _id: domain.domain, orgId: org._id })) {
-      throw new DomainError('domain_in_use', 'A connection uses this domain; remove it from the connection first');
+      throw new DomainError(
+        'domain_in_use',
+        'A connection uses this domain; remove it from the connection first',
+      );
     }
     await deps.c.domainClaims.deleteOne({ _id: domain.domain, domainId: domain._id });
     await deps.c.domains.deleteOne({ _id: domain._id });

@@ -2,7 +2,11 @@ import Router from '@koa/router';
 import { pingMongo } from '../../db/client';
 import type { ApiDeps, ApiState } from '../context';
 
-async function check(name: string, probe: () => Promise<unknown>, timeoutMs: number): Promise<[string, string]> {
+async function check(
+  name: string,
+  probe: () => Promise<unknown>,
+  timeoutMs: number,
+): Promise<[string, string]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);

@@ -14,7 +14,9 @@ const createOrgBody = z.strictObject({ name: z.string().trim().min(1).max(200), 
 const patchOrgBody = z
   .strictObject({ name: z.string().trim().min(1).max(200).optional(), plan: plan.optional() })
   .refine((body) => body.name !== undefined || body.plan !== undefined, 'name or plan is required');
-export const orgParams = z.object({ orgId: z.string().regex(/^org_[a-f0-9]{32}$/, 'not an organization ID') });
+export const orgParams = z.object({
+  orgId: z.string().regex(/^org_[a-f0-9]{32}$/, 'not an organization ID'),
+});
 
 function orgView(org: OrgDoc) {
   return { id: org._id, name: org.name, plan: org.plan, createdAt: org.createdAt.toISOString() };
@@ -53,7 +55,12 @@ export function orgRoutes(deps: ApiDeps): Router<ApiState> {
   router.post('/v1/orgs/:orgId/api-keys', requireOperator(deps), async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
     const key = `sk_${randomToken(32)}`;
-    const stored = await insertApiKey(deps.c, org._id, tokenDigest(key, deps.config.sessionSecret), deps.clock());
+    const stored = await insertApiKey(
+      deps.c,
+      org._id,
+      tokenDigest(key, deps.config.sessionSecret),
+      deps.clock(),
+    );
     ctx.status = 201;
     // The only time the key is ever shown.
     ctx.body = { id: stored._id, key };

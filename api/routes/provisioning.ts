@@ -2,7 +2,11 @@
 // or that ended without success, and can start a failed one again. Temporal's visibility store
 // is the source of truth: the runs carry OrgId and ConnectorId search attributes.
 import Router from '@koa/router';
-import { defaultPayloadConverter, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  defaultPayloadConverter,
+  WorkflowNotFoundError,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors';
 import { ConnectorIdKey, OrgIdKey, UserIdKey } from '../../workflows/searchAttributes';
@@ -17,9 +21,18 @@ const STATUS_FILTERS = {
   failed: "ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')",
   running: "ExecutionStatus = 'Running'",
 } as const;
-const listQuery = z.object({ status: z.enum(['failed', 'running']).default('failed'), limit: z.coerce.number().int().min(1).max(200).default(50) });
+const listQuery = z.object({
+  status: z.enum(['failed', 'running']).default('failed'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
 const SIGN_IN_ID = /^sso-sign-in-con_[a-f0-9]{32}-[A-Za-z0-9_-]{32}/;
-const retryParams = z.object({ orgId: z.string(), id: z.string().max(200).regex(new RegExp(`${SIGN_IN_ID.source}(-jit|-link)?$`), 'not a provisioning ID') });
+const retryParams = z.object({
+  orgId: z.string(),
+  id: z
+    .string()
+    .max(200)
+    .regex(new RegExp(`${SIGN_IN_ID.source}(-jit|-link)?$`), 'not a provisioning ID'),
+});
 
 function runView(info: WorkflowExecutionInfo) {
   return {
@@ -62,12 +75,16 @@ export function provisioningRoutes(deps: ApiDeps): Router<ApiState> {
     try {
       description = await handle.describe();
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new DomainError('not_found', 'Provisioning run not found');
+      if (error instanceof WorkflowNotFoundError)
+        throw new DomainError('not_found', 'Provisioning run not found');
       throw error;
     }
-    if (description.typedSearchAttributes.get(OrgIdKey) !== org._id) throw new DomainError('not_found', 'Provisioning run not found');
-    if (description.status.name === 'RUNNING') throw new DomainError('conflict', 'This provisioning run is still running and retrying');
-    if (description.status.name === 'COMPLETED') throw new DomainError('conflict', 'This provisioning run has completed');
+    if (description.typedSearchAttributes.get(OrgIdKey) !== org._id)
+      throw new DomainError('not_found', 'Provisioning run not found');
+    if (description.status.name === 'RUNNING')
+      throw new DomainError('conflict', 'This provisioning run is still running and retrying');
+    if (description.status.name === 'COMPLETED')
+      throw new DomainError('conflict', 'This provisioning run has completed');
     const history = await handle.fetchHistory();
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     if (!payload) throw new DomainError('conflict', 'The run has no input to retry with');

@@ -32,7 +32,8 @@ async function loadUsableConnector(deps: ApiDeps, params: unknown): Promise<Conn
   if (!connector) throw new DomainError('not_found', 'Connection not found');
   if (connector.status !== 'active') throw new DomainError('connector_deleting');
   const org = await deps.c.orgs.findOne({ _id: connector.orgId });
-  if (org?.plan !== 'business') throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
+  if (org?.plan !== 'business')
+    throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
   return connector;
 }
 
@@ -51,7 +52,9 @@ function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
 }
 
 function samlRefusal(error: SamlValidationError): DomainError {
-  return isErrorCode(error.code) ? new DomainError(error.code, error.message) : new DomainError('sso_response_invalid', error.message);
+  return isErrorCode(error.code)
+    ? new DomainError(error.code, error.message)
+    : new DomainError('sso_response_invalid', error.message);
 }
 
 export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
@@ -61,7 +64,11 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     const { email } = parse(identifyBody, ctx.request.body);
     const connector = await findConnectorForDomain(deps.c, orThrow(normalizeEmail(email)).domain);
     ctx.body = connector
-      ? { method: 'sso', connectorId: connector._id, loginUrl: spUrls(deps.config.publicUrl, connector._id).loginUrl }
+      ? {
+          method: 'sso',
+          connectorId: connector._id,
+          loginUrl: spUrls(deps.config.publicUrl, connector._id).loginUrl,
+        }
       : { method: 'password' };
   });
 
@@ -77,11 +84,20 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
   router.get('/v1/sso/:connectorId/login', async (ctx) => {
     const connector = await loadUsableConnector(deps, ctx.params);
     // Rule 9: once SSO is enforced, desktop clients below the minimum version must upgrade first.
-    if (connector.enforced && isDesktopClientTooOld(ctx.get('x-client-version') || undefined, deps.config.desktopMinVersion)) {
-      throw new DomainError('client_upgrade_required', undefined, { minimumVersion: deps.config.desktopMinVersion });
+    if (
+      connector.enforced &&
+      isDesktopClientTooOld(ctx.get('x-client-version') || undefined, deps.config.desktopMinVersion)
+    ) {
+      throw new DomainError('client_upgrade_required', undefined, {
+        minimumVersion: deps.config.desktopMinVersion,
+      });
     }
     const { returnTo } = parse(loginQuery, ctx.query);
-    const target = allowedReturnTo(returnTo, deps.config.allowedReturnOrigins, `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`);
+    const target = allowedReturnTo(
+      returnTo,
+      deps.config.allowedReturnOrigins,
+      `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`,
+    );
     if (!target) throw new DomainError('return_to_not_allowed');
     const expiresAt = new Date(deps.clock().getTime() + deps.config.saml.requestTtlMs);
     const relayState = encodeRelayState(connector._id, target, expiresAt, deps.config.sessionSecret);
@@ -99,10 +115,21 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       if (error instanceof SamlValidationError) throw samlRefusal(error);
       throw error;
     }
-    const returnTo = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.config.sessionSecret);
-    if (!returnTo) throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
+    const returnTo = decodeRelayState(
+      assertion.relayState,
+      connector._id,
+      deps.clock(),
+      deps.config.sessionSecret,
+    );
+    if (!returnTo)
+      throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
 
-    const mapped = mapProfile(assertion.attributes, assertion.nameId, assertion.nameIdFormat, mergeAttributeMapping(connector.attributeMapping));
+    const mapped = mapProfile(
+      assertion.attributes,
+      assertion.nameId,
+      assertion.nameIdFormat,
+      mergeAttributeMapping(connector.attributeMapping),
+    );
     const result = await runSsoSignIn(deps, {
       connectorId: connector._id,
       orgId: connector.orgId,

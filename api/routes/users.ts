@@ -8,7 +8,10 @@ import { requireOrgAccess } from '../middleware/auth';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
-const userParams = z.object({ orgId: z.string(), userId: z.string().regex(/^usr_[a-f0-9]{32}$/, 'not a user ID') });
+const userParams = z.object({
+  orgId: z.string(),
+  userId: z.string().regex(/^usr_[a-f0-9]{32}$/, 'not a user ID'),
+});
 
 export function userRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();

@@ -33,7 +33,12 @@ beforeAll(async () => {
   dns = await startDnsServer();
   [stack, keycloak] = await Promise.all([
     startTestStack(
-      { DNS_SERVERS: dns.address, DNS_TIMEOUT: '300ms', DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms', ALLOWED_RETURN_ORIGINS: 'https://app.example.test' },
+      {
+        DNS_SERVERS: dns.address,
+        DNS_TIMEOUT: '300ms',
+        DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+        ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+      },
       { fixedPort: true },
     ),
     // The first run on a machine fetches Keycloak from Maven Central and builds it (about a minute).
@@ -42,14 +47,29 @@ beforeAll(async () => {
   org = await createOrgWithKey(stack.baseUrl);
   domain = await verifyDomain(stack, dns, org);
   // The admin hands us Keycloak's metadata URL; the worker fetches it.
-  const created = await request<{ id: string; sp: { entityId: string; acsUrl: string } }>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
-    token: org.key,
-    body: { type: 'saml', name: 'Keycloak', domains: [domain], saml: { metadataUrl: keycloak.idpMetadataUrl }, jit: { enabled: true, defaultRole: 'engineer' } },
-  });
+  const created = await request<{ id: string; sp: { entityId: string; acsUrl: string } }>(
+    stack.baseUrl,
+    'POST',
+    `/v1/orgs/${org.id}/connectors`,
+    {
+      token: org.key,
+      body: {
+        type: 'saml',
+        name: 'Keycloak',
+        domains: [domain],
+        saml: { metadataUrl: keycloak.idpMetadataUrl },
+        jit: { enabled: true, defaultRole: 'engineer' },
+      },
+    },
+  );
   expect(created.status).toBe(201);
   connectorId = created.body.id;
   // ...and gives Keycloak our SP settings.
-  await keycloak.addSamlClient({ spEntityId: created.body.sp.entityId, acsUrl: created.body.sp.acsUrl, userAttributes: ['department'] });
+  await keycloak.addSamlClient({
+    spEntityId: created.body.sp.entityId,
+    acsUrl: created.body.sp.acsUrl,
+    userAttributes: ['department'],
+  });
 }, 15 * 60_000);
 
 afterAll(async () => {
@@ -61,12 +81,18 @@ afterAll(async () => {
 /** The whole browser journey; returns the browser (holding our session cookie) and our final answer. */
 async function signInThroughKeycloak(who: KeycloakUser) {
   const browser = new Browser();
-  const start = await browser.get(`${stack.baseUrl}/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(RETURN_TO)}`, { followRedirects: false });
+  const start = await browser.get(
+    `${stack.baseUrl}/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(RETURN_TO)}`,
+    { followRedirects: false },
+  );
   expect(start.status).toBe(302);
   expect(redirectTarget(start)).toContain(keycloak.ssoUrl);
   const loginPage = await browser.followRedirects(start);
   expect(loginPage.status).toBe(200);
-  const afterLogin = await browser.submitForm(findLoginForm(loginPage), { username: who.username, password: who.password });
+  const afterLogin = await browser.submitForm(findLoginForm(loginPage), {
+    username: who.username,
+    password: who.password,
+  });
   const post = findSamlPostForm(afterLogin);
   expect(post.form.action).toBe(`${stack.config.publicUrl}/v1/sso/${connectorId}/acs`);
   const answer = await browser.submitForm(post.form, {}, { followRedirects: false });
@@ -76,7 +102,12 @@ async function signInThroughKeycloak(who: KeycloakUser) {
 async function me(browser: Browser) {
   const page = await browser.get(`${stack.baseUrl}/v1/me`);
   expect(page.status).toBe(200);
-  return JSON.parse(page.body) as { id: string; email: string; amr: string[]; organizations: { id: string; role: string }[] };
+  return JSON.parse(page.body) as {
+    id: string;
+    email: string;
+    amr: string[];
+    organizations: { id: string; role: string }[];
+  };
 }
 
 describe('SAML sign-in with Keycloak', () => {
@@ -87,7 +118,11 @@ describe('SAML sign-in with Keycloak', () => {
     expect(answer.status).toBe(303);
     expect(redirectTarget(answer)).toBe(RETURN_TO);
     const session = await me(browser);
-    expect(session).toMatchObject({ email: alice.email, amr: ['sso'], organizations: [{ id: org.id, role: 'engineer' }] });
+    expect(session).toMatchObject({
+      email: alice.email,
+      amr: ['sso'],
+      organizations: [{ id: org.id, role: 'engineer' }],
+    });
     const profile = await request<{ name: string; ssoIdentities: { profile: Record<string, unknown> }[] }>(
       stack.baseUrl,
       'GET',
@@ -100,7 +135,9 @@ describe('SAML sign-in with Keycloak', () => {
 
   it('links an existing personal account, keeping its user ID', async () => {
     const bob = user('bob');
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email: bob.email, password: 'bob personal password' } });
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email: bob.email, password: 'bob personal password' },
+    });
     expect(signUp.status).toBe(201);
     await keycloak.addUser(bob);
     const { browser, answer } = await signInThroughKeycloak(bob);
@@ -121,8 +158,15 @@ describe('SAML sign-in with Keycloak', () => {
     const dave = user('dave');
     await keycloak.addUser(dave);
     const browser = new Browser();
-    const loginPage = await browser.get(`${stack.baseUrl}/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(RETURN_TO)}`);
-    const post = findSamlPostForm(await browser.submitForm(findLoginForm(loginPage), { username: dave.username, password: dave.password }));
+    const loginPage = await browser.get(
+      `${stack.baseUrl}/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(RETURN_TO)}`,
+    );
+    const post = findSamlPostForm(
+      await browser.submitForm(findLoginForm(loginPage), {
+        username: dave.username,
+        password: dave.password,
+      }),
+    );
     expect((await browser.submitForm(post.form, {}, { followRedirects: false })).status).toBe(303);
     const replay = await browser.submitForm(post.form, {}, { followRedirects: false });
     expect(replay.status).toBe(400);

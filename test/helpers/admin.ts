@@ -8,10 +8,18 @@ export interface OrgFixture {
   key: string;
 }
 
-export async function createOrgWithKey(baseUrl: string, plan: 'free' | 'team' | 'business' = 'business'): Promise<OrgFixture> {
-  const org = await request<{ id: string }>(baseUrl, 'POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: 'Test org', plan } });
+export async function createOrgWithKey(
+  baseUrl: string,
+  plan: 'free' | 'team' | 'business' = 'business',
+): Promise<OrgFixture> {
+  const org = await request<{ id: string }>(baseUrl, 'POST', '/v1/orgs', {
+    token: OPERATOR_TOKEN,
+    body: { name: 'Test org', plan },
+  });
   expect(org.status).toBe(201);
-  const key = await request<{ key: string }>(baseUrl, 'POST', `/v1/orgs/${org.body.id}/api-keys`, { token: OPERATOR_TOKEN });
+  const key = await request<{ key: string }>(baseUrl, 'POST', `/v1/orgs/${org.body.id}/api-keys`, {
+    token: OPERATOR_TOKEN,
+  });
   expect(key.status).toBe(201);
   return { id: org.body.id, key: key.body.key };
 }

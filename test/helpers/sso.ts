@@ -18,7 +18,12 @@ export interface SsoFixture {
   spEntityId: string;
 }
 
-export async function verifyDomain(stack: TestStack, dns: TestDnsServer, org: OrgFixture, domain = uniqueDomain()): Promise<string> {
+export async function verifyDomain(
+  stack: TestStack,
+  dns: TestDnsServer,
+  org: OrgFixture,
+  domain = uniqueDomain(),
+): Promise<string> {
   const added = await request<{ id: string; txtRecord: { name: string; value: string } }>(
     stack.baseUrl,
     'POST',
@@ -27,9 +32,16 @@ export async function verifyDomain(stack: TestStack, dns: TestDnsServer, org: Or
   );
   expect(added.status).toBe(201);
   dns.setTxt(added.body.txtRecord.name, [added.body.txtRecord.value]);
-  await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${added.body.id}/verify`, { token: org.key });
+  await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${added.body.id}/verify`, {
+    token: org.key,
+  });
   await eventually(async () => {
-    const view = await request<{ status: string }>(stack.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${added.body.id}`, { token: org.key });
+    const view = await request<{ status: string }>(
+      stack.baseUrl,
+      'GET',
+      `/v1/orgs/${org.id}/domains/${added.body.id}`,
+      { token: org.key },
+    );
     return view.body.status === 'verified' ? true : undefined;
   }, `domain ${domain} to be verified`);
   return domain;
@@ -38,21 +50,29 @@ export async function verifyDomain(stack: TestStack, dns: TestDnsServer, org: Or
 export async function createSamlConnection(
   stack: TestStack,
   dns: TestDnsServer,
-  options: { jit?: { enabled: boolean; defaultRole?: string }; attributeMapping?: Record<string, string[]> } = {},
+  options: {
+    jit?: { enabled: boolean; defaultRole?: string };
+    attributeMapping?: Record<string, string[]>;
+  } = {},
 ): Promise<SsoFixture> {
   const org = await createOrgWithKey(stack.baseUrl);
   const domain = await verifyDomain(stack, dns, org);
-  const res = await request<{ id: string; sp: { acsUrl: string; entityId: string } }>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
-    token: org.key,
-    body: {
-      type: 'saml',
-      name: 'Test IdP',
-      domains: [domain],
-      saml: { metadataXml: idpMetadataXml() },
-      ...(options.jit ? { jit: options.jit } : {}),
-      ...(options.attributeMapping ? { attributeMapping: options.attributeMapping } : {}),
+  const res = await request<{ id: string; sp: { acsUrl: string; entityId: string } }>(
+    stack.baseUrl,
+    'POST',
+    `/v1/orgs/${org.id}/connectors`,
+    {
+      token: org.key,
+      body: {
+        type: 'saml',
+        name: 'Test IdP',
+        domains: [domain],
+        saml: { metadataXml: idpMetadataXml() },
+        ...(options.jit ? { jit: options.jit } : {}),
+        ...(options.attributeMapping ? { attributeMapping: options.attributeMapping } : {}),
+      },
     },
-  });
+  );
   expect(res.status).toBe(201);
   const sp = spUrls(stack.config.publicUrl, res.body.id);
   expect(res.body.sp).toMatchObject({ acsUrl: sp.acsUrl, entityId: sp.entityId });
@@ -65,18 +85,32 @@ export interface StartedLogin {
   location: URL;
 }
 
-export async function startLogin(stack: TestStack, connectorId: string, returnTo = 'https://app.example.test/home'): Promise<StartedLogin> {
-  const res = await request(stack.baseUrl, 'GET', `/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(returnTo)}`);
+export async function startLogin(
+  stack: TestStack,
+  connectorId: string,
+  returnTo = 'https://app.example.test/home',
+): Promise<StartedLogin> {
+  const res = await request(
+    stack.baseUrl,
+    'GET',
+    `/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(returnTo)}`,
+  );
   expect(res.status).toBe(302);
   const location = new URL(res.headers.get('location') ?? '');
   expect(location.origin + location.pathname).toBe(TEST_IDP.ssoUrl);
-  const authnRequest = inflateRawSync(Buffer.from(location.searchParams.get('SAMLRequest') ?? '', 'base64')).toString('utf8');
+  const authnRequest = inflateRawSync(
+    Buffer.from(location.searchParams.get('SAMLRequest') ?? '', 'base64'),
+  ).toString('utf8');
   const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1];
   expect(requestId).toBeDefined();
   return { requestId: requestId!, relayState: location.searchParams.get('RelayState') ?? '', location };
 }
 
-export function responseFor(fixture: SsoFixture, login: StartedLogin, options: SamlResponseOptions = {}): string {
+export function responseFor(
+  fixture: SsoFixture,
+  login: StartedLogin,
+  options: SamlResponseOptions = {},
+): string {
   return buildSamlResponse({
     inResponseTo: login.requestId,
     destination: fixture.acsUrl,
@@ -107,5 +141,8 @@ export async function postAcs(stack: TestStack, connectorId: string, fields: Rec
 /** A complete SP-initiated sign-in: login redirect, signed response, ACS post. */
 export async function signIn(stack: TestStack, fixture: SsoFixture, options: SamlResponseOptions = {}) {
   const login = await startLogin(stack, fixture.connectorId);
-  return postAcs(stack, fixture.connectorId, { SAMLResponse: responseFor(fixture, login, options), RelayState: login.relayState });
+  return postAcs(stack, fixture.connectorId, {
+    SAMLResponse: responseFor(fixture, login, options),
+    RelayState: login.relayState,
+  });
 }

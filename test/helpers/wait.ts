@@ -2,7 +2,11 @@
  * Polls `probe` until it returns a value other than undefined. The bound only stops a broken
  * test from hanging; no assertion depends on how fast the system is.
  */
-export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 45_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

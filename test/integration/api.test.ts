@@ -19,7 +19,11 @@ async function createOrg(plan = 'business') {
   return res.body as { id: string; name: string; plan: string };
 }
 
-function expectProblem(res: { status: number; headers: Headers; body: unknown }, status: number, code: string) {
+function expectProblem(
+  res: { status: number; headers: Headers; body: unknown },
+  status: number,
+  code: string,
+) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ status, code });
@@ -59,36 +63,69 @@ describe('organizations', () => {
 
   it('refuses without a token, with a wrong token, and with an API key', async () => {
     expectProblem(await api('POST', '/v1/orgs', { body: { name: 'x', plan: 'free' } }), 401, 'unauthorized');
-    expectProblem(await api('POST', '/v1/orgs', { token: 'wrong', body: { name: 'x', plan: 'free' } }), 401, 'unauthorized');
+    expectProblem(
+      await api('POST', '/v1/orgs', { token: 'wrong', body: { name: 'x', plan: 'free' } }),
+      401,
+      'unauthorized',
+    );
     const org = await createOrg();
     const key = await api('POST', `/v1/orgs/${org.id}/api-keys`, { token: OPERATOR_TOKEN });
     expectProblem(
-      await api('POST', '/v1/orgs', { token: (key.body as { key: string }).key, body: { name: 'x', plan: 'free' } }),
+      await api('POST', '/v1/orgs', {
+        token: (key.body as { key: string }).key,
+        body: { name: 'x', plan: 'free' },
+      }),
       403,
       'forbidden',
     );
   });
 
   it('validates input', async () => {
-    expectProblem(await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: '', plan: 'gold' } }), 400, 'validation_failed');
-    expectProblem(await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: 'a', plan: 'free', extra: 1 } }), 400, 'validation_failed');
     expectProblem(
-      await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, rawBody: '{"name":', headers: { 'content-type': 'application/json' } }),
+      await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: '', plan: 'gold' } }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: 'a', plan: 'free', extra: 1 } }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await api('POST', '/v1/orgs', {
+        token: OPERATOR_TOKEN,
+        rawBody: '{"name":',
+        headers: { 'content-type': 'application/json' },
+      }),
       400,
       'bad_request',
     );
-    expectProblem(await api('PATCH', '/v1/orgs/not-an-id', { token: OPERATOR_TOKEN, body: { plan: 'free' } }), 400, 'validation_failed');
-    expectProblem(await api('PATCH', `/v1/orgs/org_${'0'.repeat(32)}`, { token: OPERATOR_TOKEN, body: { plan: 'free' } }), 404, 'not_found');
+    expectProblem(
+      await api('PATCH', '/v1/orgs/not-an-id', { token: OPERATOR_TOKEN, body: { plan: 'free' } }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await api('PATCH', `/v1/orgs/org_${'0'.repeat(32)}`, { token: OPERATOR_TOKEN, body: { plan: 'free' } }),
+      404,
+      'not_found',
+    );
   });
 
   it('refuses an oversized body with 413', async () => {
-    const res = await api('POST', '/v1/orgs', { token: OPERATOR_TOKEN, body: { name: 'x'.repeat(600_000), plan: 'free' } });
+    const res = await api('POST', '/v1/orgs', {
+      token: OPERATOR_TOKEN,
+      body: { name: 'x'.repeat(600_000), plan: 'free' },
+    });
     expectProblem(res, 413, 'payload_too_large');
   });
 
   it('changes the plan', async () => {
     const org = await createOrg('free');
-    const res = await api('PATCH', `/v1/orgs/${org.id}`, { token: OPERATOR_TOKEN, body: { plan: 'business' } });
+    const res = await api('PATCH', `/v1/orgs/${org.id}`, {
+      token: OPERATOR_TOKEN,
+      body: { plan: 'business' },
+    });
     expect(res).toMatchObject({ status: 200, body: { id: org.id, plan: 'business' } });
   });
 
@@ -103,13 +140,18 @@ describe('organizations', () => {
     const missing = await api('GET', `/v1/orgs/org_${'f'.repeat(32)}`, { token: key });
     expectProblem(foreign, 403, 'forbidden');
     expectProblem(missing, 403, 'forbidden');
-    expect(foreign.body).toEqual({ ...(missing.body as object), instance: (foreign.body as { instance: string }).instance });
+    expect(foreign.body).toEqual({
+      ...(missing.body as object),
+      instance: (foreign.body as { instance: string }).instance,
+    });
     expectProblem(await api('GET', `/v1/orgs/${mine.id}`, { token: `${key}x` }), 401, 'unauthorized');
   });
 
   it('stores API keys only as digests', async () => {
     const org = await createOrg();
-    const { key } = (await api('POST', `/v1/orgs/${org.id}/api-keys`, { token: OPERATOR_TOKEN })).body as { key: string };
+    const { key } = (await api('POST', `/v1/orgs/${org.id}/api-keys`, { token: OPERATOR_TOKEN })).body as {
+      key: string;
+    };
     const stored = await stack.services.c.apiKeys.find({ orgId: org.id as never }).toArray();
     expect(stored).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(key);
@@ -121,13 +163,20 @@ describe('personal accounts', () => {
 
   it('signs up, signs in with the password, and shows the session', async () => {
     const address = email();
-    const signUp = await api('POST', '/v1/auth/sign-up', { body: { email: address, password: 'correct horse 1', name: 'Pat' } });
+    const signUp = await api('POST', '/v1/auth/sign-up', {
+      body: { email: address, password: 'correct horse 1', name: 'Pat' },
+    });
     expect(signUp.status).toBe(201);
-    const signIn = await api('POST', '/v1/auth/password', { body: { email: address.toUpperCase(), password: 'correct horse 1' } });
+    const signIn = await api('POST', '/v1/auth/password', {
+      body: { email: address.toUpperCase(), password: 'correct horse 1' },
+    });
     expect(signIn.status).toBe(200);
     const { token } = signIn.body as { token: string };
     const me = await api('GET', '/v1/me', { token });
-    expect(me).toMatchObject({ status: 200, body: { id: (signUp.body as { id: string }).id, email: address.toLowerCase(), amr: ['pwd'] } });
+    expect(me).toMatchObject({
+      status: 200,
+      body: { id: (signUp.body as { id: string }).id, email: address.toLowerCase(), amr: ['pwd'] },
+    });
   });
 
   it('stores the password hashed', async () => {
@@ -140,22 +189,43 @@ describe('personal accounts', () => {
 
   it('refuses a second account for the same email in another case', async () => {
     const address = email();
-    expect((await api('POST', '/v1/auth/sign-up', { body: { email: address, password: 'correct horse 3' } })).status).toBe(201);
-    expectProblem(await api('POST', '/v1/auth/sign-up', { body: { email: address.toUpperCase(), password: 'correct horse 3' } }), 409, 'email_taken');
+    expect(
+      (await api('POST', '/v1/auth/sign-up', { body: { email: address, password: 'correct horse 3' } }))
+        .status,
+    ).toBe(201);
+    expectProblem(
+      await api('POST', '/v1/auth/sign-up', {
+        body: { email: address.toUpperCase(), password: 'correct horse 3' },
+      }),
+      409,
+      'email_taken',
+    );
   });
 
   it('refuses a wrong password and an unknown email alike', async () => {
     const address = email();
     await api('POST', '/v1/auth/sign-up', { body: { email: address, password: 'correct horse 4' } });
-    const wrong = await api('POST', '/v1/auth/password', { body: { email: address, password: 'wrong horse' } });
-    const unknown = await api('POST', '/v1/auth/password', { body: { email: email(), password: 'wrong horse' } });
+    const wrong = await api('POST', '/v1/auth/password', {
+      body: { email: address, password: 'wrong horse' },
+    });
+    const unknown = await api('POST', '/v1/auth/password', {
+      body: { email: email(), password: 'wrong horse' },
+    });
     expectProblem(wrong, 401, 'invalid_credentials');
     expectProblem(unknown, 401, 'invalid_credentials');
   });
 
   it('validates sign-up input', async () => {
-    expectProblem(await api('POST', '/v1/auth/sign-up', { body: { email: 'not-an-email', password: 'long enough' } }), 400, 'email_invalid');
-    expectProblem(await api('POST', '/v1/auth/sign-up', { body: { email: email(), password: 'short' } }), 400, 'validation_failed');
+    expectProblem(
+      await api('POST', '/v1/auth/sign-up', { body: { email: 'not-an-email', password: 'long enough' } }),
+      400,
+      'email_invalid',
+    );
+    expectProblem(
+      await api('POST', '/v1/auth/sign-up', { body: { email: email(), password: 'short' } }),
+      400,
+      'validation_failed',
+    );
     expectProblem(await api('POST', '/v1/auth/sign-up', { body: 'just a string' }), 400, 'bad_request');
   });
 

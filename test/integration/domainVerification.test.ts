@@ -53,13 +53,18 @@ afterAll(async () => {
 });
 
 async function addDomain(stack: TestStack, orgKey: string, orgId: string, domain = uniqueDomain()) {
-  const res = await request<DomainView>(stack.baseUrl, 'POST', `/v1/orgs/${orgId}/domains`, { token: orgKey, body: { domain } });
+  const res = await request<DomainView>(stack.baseUrl, 'POST', `/v1/orgs/${orgId}/domains`, {
+    token: orgKey,
+    body: { domain },
+  });
   expect(res.status).toBe(201);
   return res.body;
 }
 
 async function getDomain(stack: TestStack, orgKey: string, orgId: string, id: string) {
-  const res = await request<DomainView>(stack.baseUrl, 'GET', `/v1/orgs/${orgId}/domains/${id}`, { token: orgKey });
+  const res = await request<DomainView>(stack.baseUrl, 'GET', `/v1/orgs/${orgId}/domains/${id}`, {
+    token: orgKey,
+  });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -77,7 +82,10 @@ describe('adding a domain', () => {
     const view = await addDomain(fast, org.key, org.id, `${name.toUpperCase()}.`);
     expect(view.domain).toBe(new URL(`http://${name}`).hostname);
     expect(view.domain).toMatch(/^xn--/);
-    expect(view).toMatchObject({ status: 'pending', txtRecord: { name: `_sso-verification.${view.domain}` } });
+    expect(view).toMatchObject({
+      status: 'pending',
+      txtRecord: { name: `_sso-verification.${view.domain}` },
+    });
     expect(view.txtRecord.value).toMatch(/^sso-verification=.{20,}$/);
   });
 
@@ -87,17 +95,25 @@ describe('adding a domain', () => {
     ['a single label', 'intranet'],
   ])('refuses %s', async (_, domain) => {
     const org = await createOrgWithKey(fast.baseUrl);
-    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, { token: org.key, body: { domain } });
+    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, {
+      token: org.key,
+      body: { domain },
+    });
     expect(res).toMatchObject({ status: 400, body: { code: 'domain_invalid' } });
   });
 
   it('runs exactly one verification workflow per domain, findable by org and domain ID', async () => {
     const org = await createOrgWithKey(fast.baseUrl);
     const view = await addDomain(fast, org.key, org.id);
-    const description = await fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id)).describe();
+    const description = await fast.services.temporal.workflow
+      .getHandle(domainVerificationWorkflowId(view.id))
+      .describe();
     expect(description.type).toBe('domainVerification');
     expect(description.searchAttributes).toMatchObject({ OrgId: [org.id], DomainId: [view.id] });
-    const again = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, { token: org.key, body: { domain: view.domain } });
+    const again = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, {
+      token: org.key,
+      body: { domain: view.domain },
+    });
     expect(again).toMatchObject({ status: 409, body: { code: 'conflict' } });
   });
 });
@@ -124,7 +140,10 @@ describe('verification', () => {
     const view = await addDomain(fast, org.key, org.id);
     const handle = fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id));
     const firstRunId = (await handle.describe()).runId;
-    await eventually(async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 5 ? true : undefined), 'five checks');
+    await eventually(
+      async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 5 ? true : undefined),
+      'five checks',
+    );
     const current = await handle.describe();
     expect(current.runId).not.toBe(firstRunId);
     expect(current.historyLength).toBeLessThan(60);
@@ -136,9 +155,14 @@ describe('verification', () => {
   it('checks at once on "check now" instead of waiting for the next poll', async () => {
     const org = await createOrgWithKey(slow.baseUrl);
     const view = await addDomain(slow, org.key, org.id);
-    await eventually(async () => ((await getDomain(slow, org.key, org.id, view.id)).checks >= 1 ? true : undefined), 'first check');
+    await eventually(
+      async () => ((await getDomain(slow, org.key, org.id, view.id)).checks >= 1 ? true : undefined),
+      'first check',
+    );
     dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
-    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, { token: org.key });
+    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, {
+      token: org.key,
+    });
     expect(res.status).toBe(202);
     // The next scheduled poll is an hour away, so only the signal can have verified it.
     await untilStatus(slow, org.key, org.id, view.id, 'verified');
@@ -151,7 +175,9 @@ describe('verification', () => {
     expect(failed.failureReason).toMatch(/not found/i);
 
     dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
-    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, { token: org.key });
+    const res = await request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, {
+      token: org.key,
+    });
     expect(res).toMatchObject({ status: 202, body: { status: 'pending' } });
     await untilStatus(slow, org.key, org.id, view.id, 'verified');
   });
@@ -188,7 +214,10 @@ describe('verification', () => {
     expect(after.status).toBe('pending');
 
     const third = await createOrgWithKey(fast.baseUrl);
-    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${third.id}/domains`, { token: third.key, body: { domain } });
+    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${third.id}/domains`, {
+      token: third.key,
+      body: { domain },
+    });
     expect(res).toMatchObject({ status: 409, body: { code: 'domain_taken' } });
     expect(JSON.stringify(res.body)).not.toContain(first.id);
   });
@@ -209,13 +238,18 @@ describe('verification', () => {
     const unverified = await untilStatus(fast, org.key, org.id, view.id, 'unverified');
     expect(unverified.failureReason).toMatch(/grace period/);
     expect(await fast.services.c.domainClaims.findOne({ _id: view.domain })).toBeNull();
-    expect(await fast.services.c.auditEvents.countDocuments({ type: 'domain.unverified', subjectId: view.id })).toBe(1);
+    expect(
+      await fast.services.c.auditEvents.countDocuments({ type: 'domain.unverified', subjectId: view.id }),
+    ).toBe(1);
   });
 
   it('resumes a waiting verification on a new worker after the old one stops, without duplicates', async () => {
     const org = await createOrgWithKey(fast.baseUrl);
     const view = await addDomain(fast, org.key, org.id);
-    await eventually(async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 1 ? true : undefined), 'first check');
+    await eventually(
+      async () => ((await getDomain(fast, org.key, org.id, view.id)).checks >= 1 ? true : undefined),
+      'first check',
+    );
 
     await fast.worker?.shutdown();
     dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
@@ -223,7 +257,9 @@ describe('verification', () => {
 
     await untilStatus(fast, org.key, org.id, view.id, 'verified');
     expect(await fast.services.c.domainClaims.countDocuments({ _id: view.domain })).toBe(1);
-    expect(await fast.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: view.id })).toBe(1);
+    expect(
+      await fast.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: view.id }),
+    ).toBe(1);
   });
 });
 
@@ -231,10 +267,17 @@ describe('deleting a domain', () => {
   it('removes the domain and stops its workflow', async () => {
     const org = await createOrgWithKey(fast.baseUrl);
     const view = await addDomain(fast, org.key, org.id);
-    const res = await request(fast.baseUrl, 'DELETE', `/v1/orgs/${org.id}/domains/${view.id}`, { token: org.key });
+    const res = await request(fast.baseUrl, 'DELETE', `/v1/orgs/${org.id}/domains/${view.id}`, {
+      token: org.key,
+    });
     expect(res.status).toBe(204);
-    expect((await request(fast.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${view.id}`, { token: org.key })).status).toBe(404);
-    const description = await fast.services.temporal.workflow.getHandle(domainVerificationWorkflowId(view.id)).describe();
+    expect(
+      (await request(fast.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${view.id}`, { token: org.key }))
+        .status,
+    ).toBe(404);
+    const description = await fast.services.temporal.workflow
+      .getHandle(domainVerificationWorkflowId(view.id))
+      .describe();
     expect(description.status.name).toBe('TERMINATED');
   });
 });

@@ -34,7 +34,9 @@ describe('identity activities', () => {
 
   it('provisions one user when ten runs race', async () => {
     const address = email();
-    const results = await Promise.all(Array.from({ length: 10 }, () => identities().provisionUser({ email: address })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => identities().provisionUser({ email: address })),
+    );
     expect(new Set(results.map((r) => r.userId)).size).toBe(1);
     expect(await stack.services.c.users.countDocuments({ email: address })).toBe(1);
   });
@@ -42,8 +44,16 @@ describe('identity activities', () => {
   it('links an identity once: the first user wins, the profile follows the latest sign-in', async () => {
     const orgId = newId<OrgId>('org');
     const write = { connectorId: 'con_idem', orgId, subject: `subject-${email()}`, role: 'member' };
-    const first = await identities().upsertIdentity({ ...write, userId: 'usr_first', profile: { team: 'A' } });
-    const second = await identities().upsertIdentity({ ...write, userId: 'usr_second', profile: { team: 'B' } });
+    const first = await identities().upsertIdentity({
+      ...write,
+      userId: 'usr_first',
+      profile: { team: 'A' },
+    });
+    const second = await identities().upsertIdentity({
+      ...write,
+      userId: 'usr_second',
+      profile: { team: 'B' },
+    });
     expect(first).toEqual({ userId: 'usr_first' });
     expect(second).toEqual({ userId: 'usr_first' });
     const docs = await stack.services.c.ssoIdentities.find({ subject: write.subject }).toArray();
@@ -54,7 +64,14 @@ describe('identity activities', () => {
 
   it('creates one identity and one membership when twenty upserts race', async () => {
     const orgId = newId<OrgId>('org');
-    const write = { connectorId: 'con_race', orgId, subject: `subject-${email()}`, userId: 'usr_race', profile: {}, role: 'member' };
+    const write = {
+      connectorId: 'con_race',
+      orgId,
+      subject: `subject-${email()}`,
+      userId: 'usr_race',
+      profile: {},
+      role: 'member',
+    };
     await Promise.all(Array.from({ length: 20 }, () => identities().upsertIdentity(write)));
     expect(await stack.services.c.ssoIdentities.countDocuments({ subject: write.subject })).toBe(1);
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
@@ -65,19 +82,28 @@ describe('domain activities', () => {
   it('verifies a domain once when the check runs twice: one claim, one audit event', async () => {
     const domainId = newId<DomainId>('dom');
     const domain = `idem-${Math.random().toString(36).slice(2, 8)}.example.com`;
-    await stack.services.c.domains.insertOne(newDomainDoc(domainId, { orgId: newId<OrgId>('org'), domain, token: 'token-1' }, new Date()));
+    await stack.services.c.domains.insertOne(
+      newDomainDoc(domainId, { orgId: newId<OrgId>('org'), domain, token: 'token-1' }, new Date()),
+    );
     const record = txtRecordFor(domain, 'token-1');
     // The resolver is a dependency like the database; here it answers as a DNS server holding the record.
     const activities = createDomainActivities({
       c: stack.services.c,
       clock: () => new Date(),
-      lookupTxt: (name) => Promise.resolve(name === record.name ? { found: true, records: [[record.value]] } : { found: false, reason: 'nxdomain' }),
+      lookupTxt: (name) =>
+        Promise.resolve(
+          name === record.name
+            ? { found: true, records: [[record.value]] }
+            : { found: false, reason: 'nxdomain' },
+        ),
     });
     expect(await activities.checkDomainRecord({ domainId })).toBe('verified');
     expect(await activities.checkDomainRecord({ domainId })).toBe('verified');
     const verifiedAt = (await stack.services.c.domains.findOne({ _id: domainId }))?.verifiedAt;
     expect(verifiedAt).toBeInstanceOf(Date);
     expect(await stack.services.c.domainClaims.countDocuments({ _id: domain })).toBe(1);
-    expect(await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: domainId })).toBe(1);
+    expect(
+      await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: domainId }),
+    ).toBe(1);
   });
 });

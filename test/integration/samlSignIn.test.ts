@@ -6,7 +6,15 @@ import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
 import { testIdpKey } from '../helpers/samlIdp';
-import { createSamlConnection, postAcs, responseFor, signIn, startLogin, verifyDomain, type SsoFixture } from '../helpers/sso';
+import {
+  createSamlConnection,
+  postAcs,
+  responseFor,
+  signIn,
+  startLogin,
+  verifyDomain,
+  type SsoFixture,
+} from '../helpers/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -33,12 +41,12 @@ afterAll(async () => {
 const person = (domain: string) => `p${Math.random().toString(36).slice(2, 9)}@${domain}`;
 
 async function me(token: string | undefined) {
-  const res = await request<{ id: string; email: string; amr: string[]; organizations: { id: string; role: string }[] }>(
-    stack.baseUrl,
-    'GET',
-    '/v1/me',
-    { token: token ?? 'none' },
-  );
+  const res = await request<{
+    id: string;
+    email: string;
+    amr: string[];
+    organizations: { id: string; role: string }[];
+  }>(stack.baseUrl, 'GET', '/v1/me', { token: token ?? 'none' });
   expect(res.status).toBe(200);
   return res.body;
 }
@@ -88,7 +96,12 @@ describe('connections', () => {
     const fixture = await createSamlConnection(stack, dns);
     const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${fixture.org.id}/connectors`, {
       token: fixture.org.key,
-      body: { type: 'saml', name: 'second', domains: [fixture.domain], saml: { metadataXml: (await import('../helpers/samlIdp')).idpMetadataXml() } },
+      body: {
+        type: 'saml',
+        name: 'second',
+        domains: [fixture.domain],
+        saml: { metadataXml: (await import('../helpers/samlIdp')).idpMetadataXml() },
+      },
     });
     expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
   });
@@ -96,24 +109,34 @@ describe('connections', () => {
   it('takes IdP settings given by hand, with several certificates', async () => {
     const org = await createOrgWithKey(stack.baseUrl);
     const domain = await verifyDomain(stack, dns, org);
-    const res = await request<{ saml: { certificates: { sha256: string }[] } }>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
-      token: org.key,
-      body: {
-        type: 'saml',
-        name: 'manual',
-        domains: [domain],
-        saml: {
-          entityId: 'https://idp.example.test/saml/metadata',
-          ssoUrl: 'https://idp.example.test/saml/sso',
-          certificates: [testIdpKey().certificatePem, testIdpKey('rotated').certificatePem],
+    const res = await request<{ saml: { certificates: { sha256: string }[] } }>(
+      stack.baseUrl,
+      'POST',
+      `/v1/orgs/${org.id}/connectors`,
+      {
+        token: org.key,
+        body: {
+          type: 'saml',
+          name: 'manual',
+          domains: [domain],
+          saml: {
+            entityId: 'https://idp.example.test/saml/metadata',
+            ssoUrl: 'https://idp.example.test/saml/sso',
+            certificates: [testIdpKey().certificatePem, testIdpKey('rotated').certificatePem],
+          },
         },
       },
-    });
+    );
     expect(res.status).toBe(201);
     expect(res.body.saml.certificates).toHaveLength(2);
     const bad = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
       token: org.key,
-      body: { type: 'saml', name: 'bad', domains: [domain], saml: { entityId: 'x', ssoUrl: 'https://idp.example.test/', certificates: ['nope'] } },
+      body: {
+        type: 'saml',
+        name: 'bad',
+        domains: [domain],
+        saml: { entityId: 'x', ssoUrl: 'https://idp.example.test/', certificates: ['nope'] },
+      },
     });
     expect(bad).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
   });
@@ -123,7 +146,12 @@ describe('connections', () => {
     const domain = await verifyDomain(stack, dns, org);
     const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
       token: org.key,
-      body: { type: 'saml', name: 'x', domains: [domain], saml: { metadataXml: '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' } },
+      body: {
+        type: 'saml',
+        name: 'x',
+        domains: [domain],
+        saml: { metadataXml: '<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' },
+      },
     });
     expect(res).toMatchObject({ status: 422, body: { code: 'idp_metadata_invalid' } });
   });
@@ -134,29 +162,52 @@ describe('connections', () => {
     const xml = await metadata.text();
     expect(xml).toContain(`entityID="${fixture.spEntityId}"`);
     expect(xml).toContain(`Location="${fixture.acsUrl}"`);
-    const sso = await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email: person(fixture.domain).toUpperCase() } });
+    const sso = await request(stack.baseUrl, 'POST', '/v1/auth/identify', {
+      body: { email: person(fixture.domain).toUpperCase() },
+    });
     expect(sso.body).toMatchObject({ method: 'sso', connectorId: fixture.connectorId });
-    const other = await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email: 'someone@elsewhere.example.org' } });
+    const other = await request(stack.baseUrl, 'POST', '/v1/auth/identify', {
+      body: { email: 'someone@elsewhere.example.org' },
+    });
     expect(other.body).toEqual({ method: 'password' });
   });
 });
 
 describe('signing in', () => {
   it('provisions a first-time user just in time, with IdP name and avatar, other attributes on the profile', async () => {
-    const fixture = await createSamlConnection(stack, dns, { jit: { enabled: true, defaultRole: 'developer' } });
+    const fixture = await createSamlConnection(stack, dns, {
+      jit: { enabled: true, defaultRole: 'developer' },
+    });
     const email = person(fixture.domain);
     const res = await signIn(stack, fixture, {
       nameId: `subject-${email}`,
-      attributes: { email, displayName: 'Ada Lovelace', picture: 'https://cdn.example.test/ada.png', department: 'Engines' },
+      attributes: {
+        email,
+        displayName: 'Ada Lovelace',
+        picture: 'https://cdn.example.test/ada.png',
+        department: 'Engines',
+      },
     });
     expect(res.status).toBe(303);
     expect(res.location).toBe('https://app.example.test/home');
     const session = await me(res.sessionToken);
-    expect(session).toMatchObject({ email, amr: ['sso'], organizations: [{ id: fixture.org.id, role: 'developer' }] });
+    expect(session).toMatchObject({
+      email,
+      amr: ['sso'],
+      organizations: [{ id: fixture.org.id, role: 'developer' }],
+    });
     const user = await orgUser(fixture, session.id);
-    expect(user.body).toMatchObject({ name: 'Ada Lovelace', avatarUrl: 'https://cdn.example.test/ada.png', hasPassword: false });
+    expect(user.body).toMatchObject({
+      name: 'Ada Lovelace',
+      avatarUrl: 'https://cdn.example.test/ada.png',
+      hasPassword: false,
+    });
     expect(user.body.ssoIdentities).toEqual([
-      expect.objectContaining({ connectorId: fixture.connectorId, subject: `subject-${email}`, profile: { department: 'Engines' } }),
+      expect.objectContaining({
+        connectorId: fixture.connectorId,
+        subject: `subject-${email}`,
+        profile: { department: 'Engines' },
+      }),
     ]);
   });
 
@@ -167,7 +218,10 @@ describe('signing in', () => {
       body: { email: email.toUpperCase(), password: 'personal password', name: 'Personal Name' },
     });
     expect(signUp.status).toBe(201);
-    const res = await signIn(stack, fixture, { nameId: `sub-${email}`, attributes: { email, displayName: 'IdP Name' } });
+    const res = await signIn(stack, fixture, {
+      nameId: `sub-${email}`,
+      attributes: { email, displayName: 'IdP Name' },
+    });
     expect(res.status).toBe(303);
     const session = await me(res.sessionToken);
     expect(session.id).toBe(signUp.body.id);
@@ -179,9 +233,15 @@ describe('signing in', () => {
   it('signs a returning identity in and refreshes its profile', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    const first = await signIn(stack, fixture, { nameId: `ret-${email}`, attributes: { email, displayName: 'First', team: 'A' } });
+    const first = await signIn(stack, fixture, {
+      nameId: `ret-${email}`,
+      attributes: { email, displayName: 'First', team: 'A' },
+    });
     const userId = (await me(first.sessionToken)).id;
-    const second = await signIn(stack, fixture, { nameId: `ret-${email}`, attributes: { email, displayName: 'Renamed', team: 'B' } });
+    const second = await signIn(stack, fixture, {
+      nameId: `ret-${email}`,
+      attributes: { email, displayName: 'Renamed', team: 'B' },
+    });
     expect(second.status).toBe(303);
     expect((await me(second.sessionToken)).id).toBe(userId);
     const user = await orgUser(fixture, userId);
@@ -194,7 +254,11 @@ describe('signing in', () => {
     const email = person(fixture.domain);
     const first = await signIn(stack, fixture, { nameId: `noemail-${email}`, attributes: { email } });
     const userId = (await me(first.sessionToken)).id;
-    const again = await signIn(stack, fixture, { nameId: `noemail-${email}`, nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', attributes: {} });
+    const again = await signIn(stack, fixture, {
+      nameId: `noemail-${email}`,
+      nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+      attributes: {},
+    });
     expect(again.status).toBe(303);
     expect((await me(again.sessionToken)).id).toBe(userId);
   });
@@ -227,12 +291,17 @@ describe('signing in', () => {
   it('refuses unknown users when JIT is off, but still links existing accounts', async () => {
     const fixture = await createSamlConnection(stack, dns, { jit: { enabled: false } });
     const before = await counts();
-    const refused = await signIn(stack, fixture, { nameId: 'jit-off-1', attributes: { email: person(fixture.domain) } });
+    const refused = await signIn(stack, fixture, {
+      nameId: 'jit-off-1',
+      attributes: { email: person(fixture.domain) },
+    });
     expect(refused).toMatchObject({ status: 403, body: { code: 'jit_disabled' } });
     expect(await counts()).toEqual(before);
 
     const email = person(fixture.domain);
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'personal password' } });
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email, password: 'personal password' },
+    });
     const linked = await signIn(stack, fixture, { nameId: 'jit-off-2', attributes: { email } });
     expect(linked.status).toBe(303);
     expect((await me(linked.sessionToken)).id).toBe(signUp.body.id);
@@ -241,7 +310,9 @@ describe('signing in', () => {
   it('never links or creates an account outside the verified domains', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const victim = `victim${Math.random().toString(36).slice(2, 8)}@elsewhere.example.org`;
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email: victim, password: 'victim password' } });
+    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email: victim, password: 'victim password' },
+    });
     expect(signUp.status).toBe(201);
     const before = await counts();
     const res = await signIn(stack, fixture, { nameId: 'attacker', attributes: { email: victim } });
@@ -253,7 +324,9 @@ describe('signing in', () => {
   it('creates exactly one user, identity and membership for 20 concurrent callbacks', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    const logins = await Promise.all(Array.from({ length: 20 }, () => startLogin(stack, fixture.connectorId)));
+    const logins = await Promise.all(
+      Array.from({ length: 20 }, () => startLogin(stack, fixture.connectorId)),
+    );
     const results = await Promise.all(
       logins.map((login) =>
         postAcs(stack, fixture.connectorId, {
@@ -274,8 +347,17 @@ describe('signing in', () => {
 
   it('refuses a returnTo on another origin before sending anyone to the IdP', async () => {
     const fixture = await createSamlConnection(stack, dns);
-    for (const target of ['https://evil.example.net/', '//evil.example.net/', 'javascript:alert(1)', 'https://app.example.test.evil.net/']) {
-      const res = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login?returnTo=${encodeURIComponent(target)}`);
+    for (const target of [
+      'https://evil.example.net/',
+      '//evil.example.net/',
+      'javascript:alert(1)',
+      'https://app.example.test.evil.net/',
+    ]) {
+      const res = await request(
+        stack.baseUrl,
+        'GET',
+        `/v1/sso/${fixture.connectorId}/login?returnTo=${encodeURIComponent(target)}`,
+      );
       expect(res).toMatchObject({ status: 400, body: { code: 'return_to_not_allowed' } });
     }
   });
@@ -289,13 +371,37 @@ describe('hostile responses change nothing', () => {
 
   const cases: [string, (email: string) => Parameters<typeof responseFor>[2], string][] = [
     ['an unsigned response', () => ({ sign: 'none' }), 'saml_signature_invalid'],
-    ['a response signed by another key', () => ({ signWith: testIdpKey('attacker') }), 'saml_signature_invalid'],
+    [
+      'a response signed by another key',
+      () => ({ signWith: testIdpKey('attacker') }),
+      'saml_signature_invalid',
+    ],
     ['a wrapped assertion beside the signed one', () => ({ wrap: 'sibling' }), 'saml_multiple_assertions'],
-    ['a wrapped assertion inside the signed one', () => ({ wrap: 'inside-signed' }), 'saml_multiple_assertions'],
-    ['an expired assertion', () => ({ notBefore: new Date(Date.now() - 3_600_000), notOnOrAfter: new Date(Date.now() - 1_800_000), issueInstant: new Date(Date.now() - 3_600_000) }), 'saml_assertion_expired'],
-    ['an assertion not valid yet', () => ({ notBefore: new Date(Date.now() + 1_800_000), notOnOrAfter: new Date(Date.now() + 3_600_000) }), 'saml_assertion_not_yet_valid'],
+    [
+      'a wrapped assertion inside the signed one',
+      () => ({ wrap: 'inside-signed' }),
+      'saml_multiple_assertions',
+    ],
+    [
+      'an expired assertion',
+      () => ({
+        notBefore: new Date(Date.now() - 3_600_000),
+        notOnOrAfter: new Date(Date.now() - 1_800_000),
+        issueInstant: new Date(Date.now() - 3_600_000),
+      }),
+      'saml_assertion_expired',
+    ],
+    [
+      'an assertion not valid yet',
+      () => ({ notBefore: new Date(Date.now() + 1_800_000), notOnOrAfter: new Date(Date.now() + 3_600_000) }),
+      'saml_assertion_not_yet_valid',
+    ],
     ['a wrong audience', () => ({ audience: 'https://other-sp.example.test' }), 'saml_audience_mismatch'],
-    ['a wrong destination', () => ({ destination: 'https://other-sp.example.test/acs' }), 'saml_destination_mismatch'],
+    [
+      'a wrong destination',
+      () => ({ destination: 'https://other-sp.example.test/acs' }),
+      'saml_destination_mismatch',
+    ],
     ['a missing InResponseTo', () => ({ inResponseTo: null }), 'saml_unsolicited_response'],
     ['an unknown InResponseTo', () => ({ inResponseTo: '_never-issued-by-us' }), 'saml_unsolicited_response'],
     ['a DOCTYPE with entities', () => ({ doctype: true }), 'saml_doctype_forbidden'],
@@ -306,7 +412,11 @@ describe('hostile responses change nothing', () => {
     const before = await counts();
     const login = await startLogin(stack, fixture.connectorId);
     const res = await postAcs(stack, fixture.connectorId, {
-      SAMLResponse: responseFor(fixture, login, { nameId: `hostile-${email}`, attributes: { email }, ...options(email) }),
+      SAMLResponse: responseFor(fixture, login, {
+        nameId: `hostile-${email}`,
+        attributes: { email },
+        ...options(email),
+      }),
       RelayState: login.relayState,
     });
     expect(res).toMatchObject({ status: 400, body: { code } });
@@ -331,7 +441,10 @@ describe('hostile responses change nothing', () => {
   it('accepts a response once and refuses it when posted again', async () => {
     const email = person(fixture.domain);
     const login = await startLogin(stack, fixture.connectorId);
-    const fields = { SAMLResponse: responseFor(fixture, login, { nameId: `replay-${email}`, attributes: { email } }), RelayState: login.relayState };
+    const fields = {
+      SAMLResponse: responseFor(fixture, login, { nameId: `replay-${email}`, attributes: { email } }),
+      RelayState: login.relayState,
+    };
     expect((await postAcs(stack, fixture.connectorId, fields)).status).toBe(303);
     const before = await counts();
     const replay = await postAcs(stack, fixture.connectorId, fields);
@@ -341,8 +454,14 @@ describe('hostile responses change nothing', () => {
 
   it('refuses invalid base64, a missing response and an oversized body', async () => {
     const before = await counts();
-    expect(await postAcs(stack, fixture.connectorId, { SAMLResponse: '%%%not base64%%%' })).toMatchObject({ status: 400, body: { code: 'saml_response_malformed' } });
-    expect(await postAcs(stack, fixture.connectorId, {})).toMatchObject({ status: 400, body: { code: 'saml_response_missing' } });
+    expect(await postAcs(stack, fixture.connectorId, { SAMLResponse: '%%%not base64%%%' })).toMatchObject({
+      status: 400,
+      body: { code: 'saml_response_malformed' },
+    });
+    expect(await postAcs(stack, fixture.connectorId, {})).toMatchObject({
+      status: 400,
+      body: { code: 'saml_response_missing' },
+    });
     const oversized = await postAcs(stack, fixture.connectorId, { SAMLResponse: 'A'.repeat(700_000) });
     expect(oversized).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
     expect(await counts()).toEqual(before);
@@ -353,7 +472,10 @@ describe('hostile responses change nothing', () => {
     const login = await startLogin(stack, fixture.connectorId);
     const res = await postAcs(stack, fixture.connectorId, {
       SAMLResponse: responseFor(fixture, login, { nameId: `relay-${email}`, attributes: { email } }),
-      RelayState: Buffer.from(JSON.stringify({ c: fixture.connectorId, r: 'https://evil.example.net', e: Date.now() + 60_000 })).toString('base64url') + '.forged',
+      RelayState:
+        Buffer.from(
+          JSON.stringify({ c: fixture.connectorId, r: 'https://evil.example.net', e: Date.now() + 60_000 }),
+        ).toString('base64url') + '.forged',
     });
     expect(res).toMatchObject({ status: 400, body: { code: 'return_to_not_allowed' } });
   });
@@ -370,7 +492,10 @@ describe('when provisioning cannot finish in time', () => {
     } finally {
       stack.worker = await stack.startWorker();
     }
-    await eventually(async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined), 'the user to be provisioned');
+    await eventually(
+      async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined),
+      'the user to be provisioned',
+    );
   });
 });
 
@@ -391,7 +516,9 @@ describe('provisioning that fails', () => {
     await stack.worker?.shutdown();
     let runId: string;
     try {
-      expect((await signIn(stack, fixture, { nameId: `failing-${email}`, attributes: { email } })).status).toBe(503);
+      expect(
+        (await signIn(stack, fixture, { nameId: `failing-${email}`, attributes: { email } })).status,
+      ).toBe(503);
       const running = await eventually(async () => {
         const runs = await list('running');
         return runs.length === 1 ? runs : undefined;
@@ -400,21 +527,38 @@ describe('provisioning that fails', () => {
       runId = running[0]!.id;
       // An operator gives up on it (as a non-retryable failure would end it).
       await stack.services.temporal.workflow.getHandle(runId).terminate('operator stopped it');
-      await eventually(async () => ((await list('failed')).some((run) => run.id === runId) ? true : undefined), 'the failed run to be listed');
+      await eventually(
+        async () => ((await list('failed')).some((run) => run.id === runId) ? true : undefined),
+        'the failed run to be listed',
+      );
     } finally {
       stack.worker = await stack.startWorker();
     }
     expect(await stack.services.c.users.countDocuments({ email })).toBe(0);
 
     const other = await createOrgWithKey(stack.baseUrl);
-    const foreign = await request(stack.baseUrl, 'POST', `/v1/orgs/${other.id}/provisioning/${runId}/retry`, { token: other.key });
+    const foreign = await request(stack.baseUrl, 'POST', `/v1/orgs/${other.id}/provisioning/${runId}/retry`, {
+      token: other.key,
+    });
     expect(foreign).toMatchObject({ status: 404, body: { code: 'not_found' } });
 
-    const retried = await request(stack.baseUrl, 'POST', `/v1/orgs/${fixture.org.id}/provisioning/${runId}/retry`, { token: fixture.org.key });
+    const retried = await request(
+      stack.baseUrl,
+      'POST',
+      `/v1/orgs/${fixture.org.id}/provisioning/${runId}/retry`,
+      { token: fixture.org.key },
+    );
     expect(retried).toMatchObject({ status: 202, body: { id: runId } });
-    await eventually(async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined), 'the retried provisioning');
+    await eventually(
+      async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined),
+      'the retried provisioning',
+    );
     expect(
-      (await request(stack.baseUrl, 'GET', `/v1/orgs/${fixture.org.id}/provisioning?status=bogus`, { token: fixture.org.key })).status,
+      (
+        await request(stack.baseUrl, 'GET', `/v1/orgs/${fixture.org.id}/provisioning?status=bogus`, {
+          token: fixture.org.key,
+        })
+      ).status,
     ).toBe(400);
   });
 });
@@ -423,29 +567,54 @@ describe('enforcement', () => {
   it('routes enforced domains to SSO: passwords and sign-ups are refused with the login to use', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'before enforcement' } });
-    expect(signUp.status).toBe(201);
-    expect((await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email, password: 'before enforcement' } })).status).toBe(200);
-
-    const patched = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
-      token: fixture.org.key,
-      body: { enforced: true },
+    const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email, password: 'before enforcement' },
     });
+    expect(signUp.status).toBe(201);
+    expect(
+      (
+        await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+          body: { email, password: 'before enforcement' },
+        })
+      ).status,
+    ).toBe(200);
+
+    const patched = await request(
+      stack.baseUrl,
+      'PATCH',
+      `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`,
+      {
+        token: fixture.org.key,
+        body: { enforced: true },
+      },
+    );
     expect(patched).toMatchObject({ status: 200, body: { enforced: true } });
 
-    const refused = await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email, password: 'before enforcement' } });
-    expect(refused).toMatchObject({ status: 403, body: { code: 'sso_required', connectorId: fixture.connectorId } });
+    const refused = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'before enforcement' },
+    });
+    expect(refused).toMatchObject({
+      status: 403,
+      body: { code: 'sso_required', connectorId: fixture.connectorId },
+    });
     expect(refused.body.loginUrl).toBe(`${stack.config.publicUrl}/v1/sso/${fixture.connectorId}/login`);
     // The answer is the same for unknown addresses and wrong passwords: it depends on the domain only.
-    const unknown = await request(stack.baseUrl, 'POST', '/v1/auth/password', { body: { email: person(fixture.domain), password: 'whatever' } });
+    const unknown = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email: person(fixture.domain), password: 'whatever' },
+    });
     expect(unknown).toMatchObject({ status: 403, body: { code: 'sso_required' } });
-    const newAccount = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email: person(fixture.domain), password: 'long enough' } });
+    const newAccount = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+      body: { email: person(fixture.domain), password: 'long enough' },
+    });
     expect(newAccount).toMatchObject({ status: 403, body: { code: 'sso_required' } });
   });
 
   it('asks old desktop clients to upgrade once SSO is enforced, and leaves web and new clients alone', async () => {
     const fixture = await createSamlConnection(stack, dns);
-    await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, { token: fixture.org.key, body: { enforced: true } });
+    await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
+      token: fixture.org.key,
+      body: { enforced: true },
+    });
     const email = person(fixture.domain);
     const old = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
       body: { email, password: 'whatever' },
@@ -457,7 +626,9 @@ describe('enforcement', () => {
       headers: { 'x-client-version': 'desktop/4.4.2' },
     });
     expect(current).toMatchObject({ status: 403, body: { code: 'sso_required' } });
-    const oldLogin = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`, { headers: { 'x-client-version': 'desktop/4.3.9' } });
+    const oldLogin = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`, {
+      headers: { 'x-client-version': 'desktop/4.3.9' },
+    });
     expect(oldLogin).toMatchObject({ status: 426, body: { code: 'client_upgrade_required' } });
     const web = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`);
     expect(web.status).toBe(302);
@@ -476,17 +647,30 @@ describe('enforcement', () => {
 
   it('switches JIT off through PATCH', async () => {
     const fixture = await createSamlConnection(stack, dns);
-    const patched = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
-      token: fixture.org.key,
-      body: { jit: { enabled: false, defaultRole: 'member' } },
-    });
+    const patched = await request(
+      stack.baseUrl,
+      'PATCH',
+      `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`,
+      {
+        token: fixture.org.key,
+        body: { jit: { enabled: false, defaultRole: 'member' } },
+      },
+    );
     expect(patched).toMatchObject({ status: 200, body: { jit: { enabled: false } } });
-    const res = await signIn(stack, fixture, { nameId: 'after-patch', attributes: { email: person(fixture.domain) } });
-    expect(res).toMatchObject({ status: 403, body: { code: 'jit_disabled' } });
-    const bad = await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
-      token: fixture.org.key,
-      body: { status: 'deleted' },
+    const res = await signIn(stack, fixture, {
+      nameId: 'after-patch',
+      attributes: { email: person(fixture.domain) },
     });
+    expect(res).toMatchObject({ status: 403, body: { code: 'jit_disabled' } });
+    const bad = await request(
+      stack.baseUrl,
+      'PATCH',
+      `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`,
+      {
+        token: fixture.org.key,
+        body: { status: 'deleted' },
+      },
+    );
     expect(bad).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
   });
 });

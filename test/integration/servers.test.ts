@@ -22,10 +22,14 @@ describe('the servers the global setup provides', () => {
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const { namespaceInfo } = await connection.workflowService.describeNamespace({ namespace: 'default' });
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
 
       expect(namespaceInfo?.name).toBe('default');
-      expect(Object.keys(customAttributes)).toEqual(expect.arrayContaining(SEARCH_ATTRIBUTES.map(({ name }) => name)));
+      expect(Object.keys(customAttributes)).toEqual(
+        expect.arrayContaining(SEARCH_ATTRIBUTES.map(({ name }) => name)),
+      );
     } finally {
       await connection.close();
     }
@@ -75,17 +79,23 @@ describe('server lifetime', () => {
 
   /** Runs `npm run servers -- start` as a plain node process (tsx's CLI would add a middle process). */
   async function startServersInChild(): Promise<Started> {
-    const started = spawn(process.execPath, ['--import', 'tsx', 'servers/cli.ts', 'start', '--headless', '--data-dir', dataDir], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const started = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'servers/cli.ts', 'start', '--headless', '--data-dir', dataDir],
+      {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = started;
     let stderr = '';
     started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const lines = createInterface({ input: started.stdout });
     const first = await Promise.race([
       new Promise<string>((resolve) => lines.once('line', resolve)),
-      new Promise<never>((_, reject) => started.once('exit', () => reject(new Error(`servers/cli.ts exited:\n${stderr}`)))),
+      new Promise<never>((_, reject) =>
+        started.once('exit', () => reject(new Error(`servers/cli.ts exited:\n${stderr}`))),
+      ),
     ]);
     childServers = JSON.parse(first) as Started;
     expect(isRunning(childServers.pids.temporal)).toBe(true);
@@ -120,7 +130,9 @@ describe('server lifetime', () => {
   it('refuses to start a second set of servers on a data directory in use', async () => {
     await startServersInChild();
 
-    await expect(startServers({ dataDir, headless: true })).rejects.toThrow(/is in use by the servers of process \d+/);
+    await expect(startServers({ dataDir, headless: true })).rejects.toThrow(
+      /is in use by the servers of process \d+/,
+    );
   });
 
   it('keeps data in the data directory across restarts', async () => {

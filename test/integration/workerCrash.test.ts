@@ -17,7 +17,12 @@ const workers: ChildProcess[] = [];
 beforeAll(async () => {
   dns = await startDnsServer();
   stack = await startTestStack(
-    { DNS_SERVERS: dns.address, DNS_TIMEOUT: '300ms', DOMAIN_VERIFICATION_INITIAL_INTERVAL: '300ms', DOMAIN_VERIFICATION_MAX_INTERVAL: '1s' },
+    {
+      DNS_SERVERS: dns.address,
+      DNS_TIMEOUT: '300ms',
+      DOMAIN_VERIFICATION_INITIAL_INTERVAL: '300ms',
+      DOMAIN_VERIFICATION_MAX_INTERVAL: '1s',
+    },
     { worker: false },
   );
 });
@@ -71,8 +76,18 @@ it('resumes a waiting verification on a new worker process after the old one is 
   );
   expect(added.status).toBe(201);
   const view = async () =>
-    (await request<{ status: string; checks: number }>(stack.baseUrl, 'GET', `/v1/orgs/${org.id}/domains/${added.body.id}`, { token: org.key })).body;
-  await eventually(async () => ((await view()).checks >= 2 ? true : undefined), 'two checks by the first worker');
+    (
+      await request<{ status: string; checks: number }>(
+        stack.baseUrl,
+        'GET',
+        `/v1/orgs/${org.id}/domains/${added.body.id}`,
+        { token: org.key },
+      )
+    ).body;
+  await eventually(
+    async () => ((await view()).checks >= 2 ? true : undefined),
+    'two checks by the first worker',
+  );
 
   const exited = new Promise((resolve) => first.once('exit', resolve));
   first.kill('SIGKILL');
@@ -80,7 +95,13 @@ it('resumes a waiting verification on a new worker process after the old one is 
   dns.setTxt(added.body.txtRecord.name, [added.body.txtRecord.value]);
   await startWorkerProcess();
 
-  await eventually(async () => ((await view()).status === 'verified' ? true : undefined), 'verification by the second worker', 90_000);
+  await eventually(
+    async () => ((await view()).status === 'verified' ? true : undefined),
+    'verification by the second worker',
+    90_000,
+  );
   expect(await stack.services.c.domainClaims.countDocuments({ _id: added.body.domain })).toBe(1);
-  expect(await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: added.body.id })).toBe(1);
+  expect(
+    await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: added.body.id }),
+  ).toBe(1);
 }, 120_000);

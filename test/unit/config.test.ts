@@ -41,17 +41,25 @@ describe('configuration', () => {
   it('names every bad variable in one startup error', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DNS_SERVERS: 'no-port', DESKTOP_MIN_VERSION: '4.4', SIGN_IN_WAIT: 'soon' });
+      loadConfig({
+        PORT: 'eighty',
+        DNS_SERVERS: 'no-port',
+        DESKTOP_MIN_VERSION: '4.4',
+        SIGN_IN_WAIT: 'soon',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'DNS_SERVERS', 'DESKTOP_MIN_VERSION', 'SIGN_IN_WAIT']) expect(message).toContain(name);
+    for (const name of ['PORT', 'DNS_SERVERS', 'DESKTOP_MIN_VERSION', 'SIGN_IN_WAIT'])
+      expect(message).toContain(name);
   });
 
   it('requires real secrets and servers in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/ADMIN_TOKEN, SESSION_SECRET, PUBLIC_URL, MONGODB_URI, TEMPORAL_ADDRESS/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /ADMIN_TOKEN, SESSION_SECRET, PUBLIC_URL, MONGODB_URI, TEMPORAL_ADDRESS/,
+    );
     expect(() =>
       loadConfig({
         NODE_ENV: 'production',
@@ -66,8 +74,19 @@ describe('configuration', () => {
 
   it('lists the contract names from PRODUCT.md among its variables', () => {
     for (const name of [
-      'PORT', 'PUBLIC_URL', 'ADMIN_TOKEN', 'MONGODB_URI', 'MONGODB_DB', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
-      'TEMPORAL_TASK_QUEUE', 'SESSION_SECRET', 'DNS_SERVERS', 'ALLOWED_RETURN_ORIGINS', 'DESKTOP_MIN_VERSION', 'ENTRA_AUTHORITY_HOST',
+      'PORT',
+      'PUBLIC_URL',
+      'ADMIN_TOKEN',
+      'MONGODB_URI',
+      'MONGODB_DB',
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_TASK_QUEUE',
+      'SESSION_SECRET',
+      'DNS_SERVERS',
+      'ALLOWED_RETURN_ORIGINS',
+      'DESKTOP_MIN_VERSION',
+      'ENTRA_AUTHORITY_HOST',
     ]) {
       expect(CONFIG_VARIABLES).toContain(name);
     }

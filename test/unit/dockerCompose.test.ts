@@ -13,7 +13,9 @@ interface Service {
   ports?: string[];
   depends_on?: Record<string, unknown>;
 }
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), {
+  merge: true,
+}) as {
   services: Record<string, Service>;
 };
 const services = compose.services;
@@ -23,25 +25,33 @@ function resolved(environment: Record<string, string | number>): Record<string, 
   return Object.fromEntries(
     Object.entries(environment).map(([name, value]) => [
       name,
-      String(value).replace(/\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)\}/g, (_, fallback: string | undefined) => fallback ?? 'set-by-operator-0123456789abcdef0123'),
+      String(value).replace(
+        /\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)\}/g,
+        (_, fallback: string | undefined) => fallback ?? 'set-by-operator-0123456789abcdef0123',
+      ),
     ]),
   );
 }
 
 describe('docker-compose.yml', () => {
   it('has the production services', () => {
-    for (const name of ['temporal', 'temporal-db', 'temporal-ui', 'mongodb', 'api', 'worker']) expect(services[name]).toBeDefined();
+    for (const name of ['temporal', 'temporal-db', 'temporal-ui', 'mongodb', 'api', 'worker'])
+      expect(services[name]).toBeDefined();
   });
 
-  it.each(['api', 'worker'])('gives %s only variables the config module knows, and a valid production config', (name) => {
-    const environment = services[name]?.environment ?? {};
-    for (const variable of Object.keys(environment)) expect(CONFIG_VARIABLES).toContain(variable);
-    const config = loadConfig(resolved(environment));
-    expect(config.env).toBe('production');
-    expect(config.temporalAddress).toMatch(/^temporal:7233$/);
-    expect(config.mongodbUri).toMatch(/^mongodb:\/\/mongodb:27017/);
-    for (const dependency of Object.keys(services[name]?.depends_on ?? {})) expect(services[dependency]).toBeDefined();
-  });
+  it.each(['api', 'worker'])(
+    'gives %s only variables the config module knows, and a valid production config',
+    (name) => {
+      const environment = services[name]?.environment ?? {};
+      for (const variable of Object.keys(environment)) expect(CONFIG_VARIABLES).toContain(variable);
+      const config = loadConfig(resolved(environment));
+      expect(config.env).toBe('production');
+      expect(config.temporalAddress).toMatch(/^temporal:7233$/);
+      expect(config.mongodbUri).toMatch(/^mongodb:\/\/mongodb:27017/);
+      for (const dependency of Object.keys(services[name]?.depends_on ?? {}))
+        expect(services[dependency]).toBeDefined();
+    },
+  );
 
   it('publishes the API on the port it listens on, on all interfaces inside its container', () => {
     const config = loadConfig(resolved(services.api?.environment ?? {}));

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { binDir, cachedBinaryPath, isExecutableFile } from '../../servers/cache';
-import { buildWithGo, GoBuildError, GoUnavailableError, isChecksumDatabaseUnreachable } from '../../servers/goBuild';
+import {
+  buildWithGo,
+  GoBuildError,
+  GoUnavailableError,
+  isChecksumDatabaseUnreachable,
+} from '../../servers/goBuild';
 import { FERRETDB, TEMPORAL_CLI } from '../../servers/versions';
 
 let root: string;
@@ -52,7 +57,9 @@ describe('building a server binary with Go', () => {
     expect(second).toBe(first);
     expect(await isExecutableFile(first)).toBe(true);
     expect((await goCalls()).filter((call) => call.startsWith('install'))).toHaveLength(1);
-    expect(lines[0]).toBe('building Temporal CLI v1.5.1 with go install (first run only, takes a few minutes)');
+    expect(lines[0]).toBe(
+      'building Temporal CLI v1.5.1 with go install (first run only, takes a few minutes)',
+    );
   });
 
   it('passes the pinned package, version and version stamp to go install', async () => {
@@ -92,7 +99,13 @@ describe('building a server binary with Go', () => {
     const installs = (await goCalls()).filter((call) => call.startsWith('install'));
     expect(installs).toHaveLength(2);
     expect(installs[1]).toMatch(/GONOSUMDB=(.*,)?github\.com\/temporalio\/cli$/);
-    expect(lines.some((line) => line.includes('checksum database is unreachable') && line.includes('GONOSUMDB=github.com/temporalio/cli'))).toBe(true);
+    expect(
+      lines.some(
+        (line) =>
+          line.includes('checksum database is unreachable') &&
+          line.includes('GONOSUMDB=github.com/temporalio/cli'),
+      ),
+    ).toBe(true);
   });
 
   it('leaves neither a binary nor a temporary directory behind when the build fails', async () => {
@@ -106,7 +119,9 @@ describe('building a server binary with Go', () => {
   it('reports a missing Go toolchain as such', async () => {
     const missing = join(root, 'no-such-dir', 'go');
 
-    await expect(buildWithGo(TEMPORAL_CLI, { cacheDir, goCommand: missing, log })).rejects.toThrow(GoUnavailableError);
+    await expect(buildWithGo(TEMPORAL_CLI, { cacheDir, goCommand: missing, log })).rejects.toThrow(
+      GoUnavailableError,
+    );
   });
 
   it('builds FerretDB from a copy of its source with the generated version file, leaving the module cache untouched', async () => {
@@ -144,8 +159,10 @@ async function writeFakeGo(dir: string): Promise<string> {
   await writeFile(join(moduleDir, 'cmd', 'ferretdb', 'main.go'), 'package main\n');
   await writeFile(join(moduleDir, 'build', 'version', 'mongodb.txt'), '7.0.42\n');
   // Like the real module cache: read-only.
-  for (const file of ['cmd/ferretdb/main.go', 'build/version/mongodb.txt']) await chmod(join(moduleDir, file), 0o444);
-  for (const sub of ['cmd/ferretdb', 'cmd', 'build/version', 'build']) await chmod(join(moduleDir, sub), 0o555);
+  for (const file of ['cmd/ferretdb/main.go', 'build/version/mongodb.txt'])
+    await chmod(join(moduleDir, file), 0o444);
+  for (const sub of ['cmd/ferretdb', 'cmd', 'build/version', 'build'])
+    await chmod(join(moduleDir, sub), 0o555);
 
   const script = `#!/bin/sh
 echo "$* GONOSUMDB=\${GONOSUMDB:-}" >> '${dir}/go-calls.log'

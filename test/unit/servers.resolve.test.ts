@@ -5,7 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { cachedBinaryPath } from '../../servers/cache';
 import { GoUnavailableError } from '../../servers/goBuild';
-import { type ResolveDeps, resolveMongoBinary, resolveTemporalBinary, ServerBinaryError } from '../../servers/resolve';
+import {
+  type ResolveDeps,
+  resolveMongoBinary,
+  resolveTemporalBinary,
+  ServerBinaryError,
+} from '../../servers/resolve';
 import { FERRETDB, type GoBinarySpec, TEMPORAL_CLI } from '../../servers/versions';
 
 let root: string;
@@ -28,13 +33,20 @@ async function fakeExecutable(path: string, mode = 0o755): Promise<string> {
 /** Nothing configured, nothing cached, nothing on the PATH, and every way to obtain a binary fails. */
 function deps(overrides: Partial<ResolveDeps> = {}): ResolveDeps {
   return {
-    binaries: { temporalCliPath: undefined, ferretdbPath: undefined, mongodPath: undefined, cacheDir: undefined },
+    binaries: {
+      temporalCliPath: undefined,
+      ferretdbPath: undefined,
+      mongodPath: undefined,
+      cacheDir: undefined,
+    },
     cacheDir: join(root, 'cache'),
     searchPath: join(root, 'empty-path'),
     buildWithGo: vi.fn((_spec: GoBinarySpec) =>
       Promise.reject(new GoUnavailableError('the Go toolchain (`go`) is not on the PATH')),
     ),
-    downloadTemporalCli: vi.fn(() => Promise.reject(new Error('failed to download ephemeral server executable'))),
+    downloadTemporalCli: vi.fn(() =>
+      Promise.reject(new Error('failed to download ephemeral server executable')),
+    ),
     log: () => undefined,
     ...overrides,
   };
@@ -53,7 +65,9 @@ describe('resolving the Temporal CLI', () => {
   it('rejects a TEMPORAL_CLI_PATH that does not exist, naming the variable, instead of building', async () => {
     const d = deps({ binaries: { ...deps().binaries, temporalCliPath: join(root, 'nope', 'temporal') } });
 
-    await expect(resolveTemporalBinary(d)).rejects.toThrow(/TEMPORAL_CLI_PATH is set to .*nope\/temporal, which is not an executable/);
+    await expect(resolveTemporalBinary(d)).rejects.toThrow(
+      /TEMPORAL_CLI_PATH is set to .*nope\/temporal, which is not an executable/,
+    );
     expect(d.buildWithGo).not.toHaveBeenCalled();
   });
 
@@ -115,7 +129,10 @@ describe('resolving the MongoDB-protocol server', () => {
   it('uses FERRETDB_PATH over a mongod on the PATH', async () => {
     const ferretdb = await fakeExecutable(join(root, 'opt', 'ferretdb'));
     await fakeExecutable(join(root, 'usr-bin', 'mongod'));
-    const d = deps({ binaries: { ...deps().binaries, ferretdbPath: ferretdb }, searchPath: join(root, 'usr-bin') });
+    const d = deps({
+      binaries: { ...deps().binaries, ferretdbPath: ferretdb },
+      searchPath: join(root, 'usr-bin'),
+    });
 
     await expect(resolveMongoBinary(d)).resolves.toEqual({ kind: 'ferretdb', path: ferretdb, source: 'env' });
   });
