@@ -213,9 +213,9 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
   });
 
   router.patch('/v1/orgs/:orgId/connectors/:connectorId', async (ctx) => {
+    const body = parse(patchConnectorBody, ctx.request.body);
     const org = await loadOrg(deps, ctx.params);
     const connector = await loadConnector(deps, org._id, ctx.params);
-    const body = parse(patchConnectorBody, ctx.request.body);
     if (connector.status !== 'active') throw new DomainError('connector_deleting');
     const updated = await deps.c.connectors.findOneAndUpdate(
       { _id: connector._id, status: 'active' },

@@ -106,6 +106,23 @@ describe('connections', () => {
     expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
   });
 
+  it('keeps a domain that a connection uses from being deleted', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const domains = await request<{ domains: { id: string; domain: string }[] }>(
+      stack.baseUrl,
+      'GET',
+      `/v1/orgs/${fixture.org.id}/domains`,
+      {
+        token: fixture.org.key,
+      },
+    );
+    const used = domains.body.domains.find((d) => d.domain === fixture.domain);
+    const res = await request(stack.baseUrl, 'DELETE', `/v1/orgs/${fixture.org.id}/domains/${used?.id}`, {
+      token: fixture.org.key,
+    });
+    expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
+  });
+
   it('takes IdP settings given by hand, with several certificates', async () => {
     const org = await createOrgWithKey(stack.baseUrl);
     const domain = await verifyDomain(stack, dns, org);

@@ -1,0 +1,121 @@
+// Every route of the HTTP contract, fed wrong input: each answers a 4xx problem+json with a stable
+// code, and every org-scoped admin route refuses a missing token (401) and another org's key (403).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
+import { request } from '../helpers/http';
+import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+let mine: OrgFixture;
+let other: OrgFixture;
+const FAKE = { dom: `dom_${'a'.repeat(32)}`, con: `con_${'b'.repeat(32)}`, usr: `usr_${'c'.repeat(32)}` };
+
+beforeAll(async () => {
+  stack = await startTestStack({}, { worker: false });
+  [mine, other] = await Promise.all([createOrgWithKey(stack.baseUrl), createOrgWithKey(stack.baseUrl)]);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Paths name the caller's organization as :org. */
+type Case = [method: string, path: string, body: unknown, status: number, code: string];
+const at = (path: string, orgId: string) => path.replace(':org', orgId);
+
+/** Wrong input with valid credentials (the org's own key, or the operator token where required). */
+const wrongInput: Case[] = [
+  ['POST', '/v1/orgs', { name: 'x', plan: 'platinum' }, 400, 'validation_failed'],
+  ['PATCH', `/v1/orgs/:org`, { plan: 42 }, 400, 'validation_failed'],
+  ['PATCH', `/v1/orgs/:org`, {}, 400, 'validation_failed'],
+  ['POST', `/v1/orgs/org_${'0'.repeat(32)}/api-keys`, undefined, 404, 'not_found'],
+  ['POST', `/v1/orgs/:org/domains`, { domain: 'localhost' }, 400, 'domain_invalid'],
+  ['POST', `/v1/orgs/:org/domains`, { name: 'acme.com' }, 400, 'validation_failed'],
+  ['GET', `/v1/orgs/:org/domains/not-an-id`, undefined, 400, 'validation_failed'],
+  ['GET', `/v1/orgs/:org/domains/${FAKE.dom}`, undefined, 404, 'not_found'],
+  ['POST', `/v1/orgs/:org/domains/${FAKE.dom}/verify`, undefined, 404, 'not_found'],
+  ['DELETE', `/v1/orgs/:org/domains/${FAKE.dom}`, undefined, 404, 'not_found'],
+  [
+    'POST',
+    `/v1/orgs/:org/connectors`,
+    { type: 'oidc', name: 'x', domains: ['a.example.com'] },
+    400,
+    'validation_failed',
+  ],
+  [
+    'POST',
+    `/v1/orgs/:org/connectors`,
+    { type: 'saml', name: 'x', domains: [], saml: {} },
+    400,
+    'validation_failed',
+  ],
+  ['GET', `/v1/orgs/:org/connectors/${FAKE.con}`, undefined, 404, 'not_found'],
+  ['PATCH', `/v1/orgs/:org/connectors/${FAKE.con}`, { enforced: 'yes' }, 400, 'validation_failed'],
+  ['GET', `/v1/orgs/:org/users/${FAKE.usr}`, undefined, 404, 'not_found'],
+  ['GET', `/v1/orgs/:org/users/someone`, undefined, 400, 'validation_failed'],
+  ['GET', `/v1/orgs/:org/provisioning?status=gone`, undefined, 400, 'validation_failed'],
+  ['POST', `/v1/orgs/:org/provisioning/whatever/retry`, undefined, 400, 'validation_failed'],
+  ['POST', '/v1/auth/sign-up', { email: 'a@b.example.com' }, 400, 'validation_failed'],
+  [
+    'POST',
+    '/v1/auth/password',
+    { email: 'a@b.example.com', password: 'x', totp: 'abc' },
+    400,
+    'validation_failed',
+  ],
+  ['POST', '/v1/auth/identify', { email: 'no at sign' }, 400, 'email_invalid'],
+  ['GET', '/v1/sso/not-a-connector/login', undefined, 400, 'validation_failed'],
+  ['GET', `/v1/sso/${FAKE.con}/login`, undefined, 404, 'not_found'],
+  ['POST', `/v1/sso/${FAKE.con}/acs`, undefined, 404, 'not_found'],
+  ['GET', `/v1/sso/${FAKE.con}/metadata`, undefined, 404, 'not_found'],
+  ['GET', '/v1/me', undefined, 401, 'unauthorized'],
+  ['PUT', '/v1/orgs', {}, 405, 'method_not_allowed'],
+];
+
+const OPERATOR_ROUTES = new Set(['/v1/orgs', '/api-keys']);
+const needsOperator = (method: string, path: string) =>
+  [...OPERATOR_ROUTES].some((tail) => path.endsWith(tail)) ||
+  (method === 'PATCH' && /^\/v1\/orgs\/[^/]+$/.test(path));
+
+describe('wrong input', () => {
+  it.each(wrongInput)('%s %s answers a problem with a code', async (method, path, body, status, code) => {
+    const target = at(path, mine.id);
+    const token = needsOperator(method, target) ? OPERATOR_TOKEN : mine.key;
+    const res = await request(stack.baseUrl, method, target, {
+      token,
+      ...(body === undefined ? {} : { body }),
+    });
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status, code, instance: expect.any(String) as string });
+  });
+});
+
+const orgRoutes: [string, string][] = [
+  ['GET', `/v1/orgs/:org`],
+  ['GET', `/v1/orgs/:org/domains`],
+  ['POST', `/v1/orgs/:org/domains`],
+  ['GET', `/v1/orgs/:org/domains/${FAKE.dom}`],
+  ['POST', `/v1/orgs/:org/domains/${FAKE.dom}/verify`],
+  ['DELETE', `/v1/orgs/:org/domains/${FAKE.dom}`],
+  ['GET', `/v1/orgs/:org/connectors`],
+  ['POST', `/v1/orgs/:org/connectors`],
+  ['GET', `/v1/orgs/:org/connectors/${FAKE.con}`],
+  ['PATCH', `/v1/orgs/:org/connectors/${FAKE.con}`],
+  ['GET', `/v1/orgs/:org/users/${FAKE.usr}`],
+  ['GET', `/v1/orgs/:org/provisioning`],
+];
+
+describe('credentials on org routes', () => {
+  it.each(orgRoutes)('%s %s needs a token', async (method, path) => {
+    const res = await request(stack.baseUrl, method, at(path, mine.id), method === 'GET' ? {} : { body: {} });
+    expect(res).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+  });
+
+  it.each(orgRoutes)("%s %s refuses another organization's key", async (method, path) => {
+    const res = await request(stack.baseUrl, method, at(path, mine.id), {
+      token: other.key,
+      ...(method === 'GET' ? {} : { body: {} }),
+    });
+    expect(res).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+  });
+});
