@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
-import { verifyDomain } from '../helpers/sso';
+import { postConnector, verifyDomain } from '../helpers/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { Browser, findLoginForm, findSamlPostForm, redirectTarget } from './helpers/browser';
 import { startKeycloak, type KeycloakServer, type KeycloakUser } from './helpers/keycloak';
@@ -47,21 +47,12 @@ beforeAll(async () => {
   org = await createOrgWithKey(stack.baseUrl);
   domain = await verifyDomain(stack, dns, org);
   // The admin hands us Keycloak's metadata URL; the worker fetches it.
-  const created = await request<{ id: string; sp: { entityId: string; acsUrl: string } }>(
-    stack.baseUrl,
-    'POST',
-    `/v1/orgs/${org.id}/connectors`,
-    {
-      token: org.key,
-      body: {
-        type: 'saml',
-        name: 'Keycloak',
-        domains: [domain],
-        saml: { metadataUrl: keycloak.idpMetadataUrl },
-        jit: { enabled: true, defaultRole: 'engineer' },
-      },
-    },
-  );
+  const created = await postConnector(stack, org, {
+    name: 'Keycloak',
+    domains: [domain],
+    saml: { metadataUrl: keycloak.idpMetadataUrl },
+    jit: { enabled: true, defaultRole: 'engineer' },
+  });
   expect(created.status).toBe(201);
   connectorId = created.body.id;
   // ...and gives Keycloak our SP settings.

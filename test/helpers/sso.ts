@@ -47,6 +47,20 @@ export async function verifyDomain(
   return domain;
 }
 
+export interface ConnectorView {
+  id: string;
+  sp: { entityId: string; acsUrl: string };
+  saml: { entityId: string; ssoUrl: string; metadataUrl: string | null; certificates: { sha256: string }[] };
+}
+
+/** POST /v1/orgs/:orgId/connectors as the org admin; `type` defaults to saml. */
+export function postConnector(stack: TestStack, org: OrgFixture, body: Record<string, unknown>) {
+  return request<ConnectorView>(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
+    token: org.key,
+    body: { type: 'saml', ...body },
+  });
+}
+
 export async function createSamlConnection(
   stack: TestStack,
   dns: TestDnsServer,
@@ -57,22 +71,13 @@ export async function createSamlConnection(
 ): Promise<SsoFixture> {
   const org = await createOrgWithKey(stack.baseUrl);
   const domain = await verifyDomain(stack, dns, org);
-  const res = await request<{ id: string; sp: { acsUrl: string; entityId: string } }>(
-    stack.baseUrl,
-    'POST',
-    `/v1/orgs/${org.id}/connectors`,
-    {
-      token: org.key,
-      body: {
-        type: 'saml',
-        name: 'Test IdP',
-        domains: [domain],
-        saml: { metadataXml: idpMetadataXml() },
-        ...(options.jit ? { jit: options.jit } : {}),
-        ...(options.attributeMapping ? { attributeMapping: options.attributeMapping } : {}),
-      },
-    },
-  );
+  const res = await postConnector(stack, org, {
+    name: 'Test IdP',
+    domains: [domain],
+    saml: { metadataXml: idpMetadataXml() },
+    ...(options.jit ? { jit: options.jit } : {}),
+    ...(options.attributeMapping ? { attributeMapping: options.attributeMapping } : {}),
+  });
   expect(res.status).toBe(201);
   const sp = spUrls(stack.config.publicUrl, res.body.id);
   expect(res.body.sp).toMatchObject({ acsUrl: sp.acsUrl, entityId: sp.entityId });

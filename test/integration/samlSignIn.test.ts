@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
-import { testIdpKey } from '../helpers/samlIdp';
+import { idpMetadataXml, testIdpKey } from '../helpers/samlIdp';
 import {
   createSamlConnection,
+  postConnector,
   postAcs,
   responseFor,
   signIn,
@@ -94,14 +95,10 @@ describe('connections', () => {
 
   it('ties a domain to one connection only', async () => {
     const fixture = await createSamlConnection(stack, dns);
-    const res = await request(stack.baseUrl, 'POST', `/v1/orgs/${fixture.org.id}/connectors`, {
-      token: fixture.org.key,
-      body: {
-        type: 'saml',
-        name: 'second',
-        domains: [fixture.domain],
-        saml: { metadataXml: (await import('../helpers/samlIdp')).idpMetadataXml() },
-      },
+    const res = await postConnector(stack, fixture.org, {
+      name: 'second',
+      domains: [fixture.domain],
+      saml: { metadataXml: idpMetadataXml() },
     });
     expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
   });
@@ -126,24 +123,15 @@ describe('connections', () => {
   it('takes IdP settings given by hand, with several certificates', async () => {
     const org = await createOrgWithKey(stack.baseUrl);
     const domain = await verifyDomain(stack, dns, org);
-    const res = await request<{ saml: { certificates: { sha256: string }[] } }>(
-      stack.baseUrl,
-      'POST',
-      `/v1/orgs/${org.id}/connectors`,
-      {
-        token: org.key,
-        body: {
-          type: 'saml',
-          name: 'manual',
-          domains: [domain],
-          saml: {
-            entityId: 'https://idp.example.test/saml/metadata',
-            ssoUrl: 'https://idp.example.test/saml/sso',
-            certificates: [testIdpKey().certificatePem, testIdpKey('rotated').certificatePem],
-          },
-        },
+    const res = await postConnector(stack, org, {
+      name: 'manual',
+      domains: [domain],
+      saml: {
+        entityId: 'https://idp.example.test/saml/metadata',
+        ssoUrl: 'https://idp.example.test/saml/sso',
+        certificates: [testIdpKey().certificatePem, testIdpKey('rotated').certificatePem],
       },
-    );
+    });
     expect(res.status).toBe(201);
     expect(res.body.saml.certificates).toHaveLength(2);
     const bad = await request(stack.baseUrl, 'POST', `/v1/orgs/${org.id}/connectors`, {
