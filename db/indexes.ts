@@ -1,8 +1,8 @@
 // Indexes are created at startup by every API and worker replica; createIndex is idempotent.
 // Unique indexes are what make a retried activity harmless: the second insert fails with a
 // duplicate key and the activity reads back what the first one wrote.
+import type { Collection, Document, IndexDescriptionInfo } from 'mongodb';
 import type { Collections } from './collections';
-import { ensureSamlRequestIndexes } from './samlRequests';
 
 export async function ensureIndexes(c: Collections): Promise<void> {
   await Promise.all([
@@ -21,6 +21,40 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.ssoIdentities.createIndex({ userId: 1 }, { name: 'user' }),
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
-    ensureSamlRequestIndexes(c.samlRequests),
+    ensureExpiryIndex(c.samlRequests),
+    ensureExpiryIndex(c.sessions),
   ]);
+}
+
+/**
+ * A TTL index on `expiresAt` lets MongoDB drop expired documents (sessions, SAML requests) by
+ * itself. FerretDB v1 refuses the TTL option; then a plain index is created and expired documents
+ * stay until housekeeping removes them. Reads always filter on `expiresAt`, so correctness never
+ * depends on the TTL index. An index that already exists on `expiresAt` is kept as it is.
+ */
+export async function ensureExpiryIndex<T extends Document & { expiresAt: Date }>(
+  collection: Collection<T>,
+): Promise<{ ttl: boolean }> {
+  const existing = await existingExpiresAtIndex(collection);
+  if (existing) return { ttl: typeof existing.expireAfterSeconds === 'number' };
+  try {
+    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 });
+    return { ttl: true };
+  } catch {
+    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt' });
+    return { ttl: false };
+  }
+}
+
+async function existingExpiresAtIndex<T extends Document>(
+  collection: Collection<T>,
+): Promise<IndexDescriptionInfo | undefined> {
+  let indexes: IndexDescriptionInfo[];
+  try {
+    indexes = await collection.indexes();
+  } catch {
+    // The collection does not exist yet (MongoDB answers NamespaceNotFound): no indexes.
+    return undefined;
+  }
+  return indexes.find((index) => Object.keys(index.key).length === 1 && index.key.expiresAt === 1);
 }

@@ -9,7 +9,7 @@ import { mergeAttributeMapping, mapProfile } from '../../domain/attributeMapping
 import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { normalizeEmail } from '../../domain/email';
 import { DomainError, isErrorCode, orThrow } from '../../domain/errors';
-import type { ConnectorId } from '../../domain/ids';
+import { asUserId, type ConnectorId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
 import { spUrls } from '../../sso/connectorUrls';
 import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
@@ -140,7 +140,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       profile: mapped.profile,
     });
     // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
-    await startSession(deps, ctx, result.userId as never, ['sso'], connector._id);
+    await startSession(deps, ctx, asUserId(result.userId), ['sso'], connector._id);
     ctx.status = 303;
     ctx.redirect(returnTo);
   });
