@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import type { Services } from './services';
 
+const CLOSE_GRACE_MS = 10_000;
+
 export interface RunningApi {
   server: Server;
   url: string;
@@ -31,10 +33,16 @@ export async function runApi(services: Services, port = services.config.port): P
   return {
     server,
     url: `http://${services.config.host === '0.0.0.0' ? '127.0.0.1' : services.config.host}:${actualPort}`,
+    // In-flight requests (an ACS waiting for its sign-in workflow) may finish; idle keep-alive
+    // connections close now, and whatever is still open after the grace period is cut.
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }
