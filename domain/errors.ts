@@ -59,6 +59,10 @@ export const ERRORS = {
   saml_multiple_assertions: rule(400, 'The SAML response contains more than one assertion'),
   saml_encrypted_assertion_unsupported: rule(400, 'Encrypted assertions are not supported'),
   saml_signature_invalid: rule(400, 'The SAML response is not signed by this identity provider'),
+  saml_signature_algorithm_refused: rule(
+    400,
+    'The SAML response is signed with SHA-1; configure the IdP for SHA-256',
+  ),
   saml_idp_error: rule(400, 'The identity provider refused the sign-in'),
   saml_unsolicited_response: rule(400, 'The SAML response does not answer a pending sign-in request'),
   saml_assertion_expired: rule(400, 'The SAML assertion has expired'),

@@ -11,6 +11,7 @@ export type SamlValidationErrorCode =
   | 'saml_multiple_assertions'
   | 'saml_encrypted_assertion_unsupported'
   | 'saml_signature_invalid'
+  | 'saml_signature_algorithm_refused'
   | 'saml_idp_error'
   | 'saml_unsolicited_response'
   | 'saml_assertion_expired'

@@ -94,6 +94,7 @@ export function inspectResponse(
     fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL');
   }
   checkStatus(response);
+  checkSignatureAlgorithms(elements);
 
   if (
     elements.some(
@@ -294,5 +295,37 @@ function sameUrl(actual: string, expected: string): boolean {
     return new URL(actual).href === new URL(expected).href;
   } catch {
     return false;
+  }
+}
+
+// SHA-1 is broken for collision resistance, and a signature is only as strong as its hash: both
+// the signature method and every reference digest must use SHA-2. (Checked on the unverified
+// document: refusing is always safe, and node-saml then verifies what is left.)
+const ALLOWED_SIGNATURE_METHODS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+]);
+const ALLOWED_DIGEST_METHODS = new Set([
+  'http://www.w3.org/2001/04/xmlenc#sha256',
+  'http://www.w3.org/2001/04/xmldsig-more#sha384',
+  'http://www.w3.org/2001/04/xmlenc#sha512',
+]);
+
+function checkSignatureAlgorithms(elements: Element[]): void {
+  for (const element of elements) {
+    if (element.namespaceURI !== SAML_NS.xmldsig) continue;
+    const allowed =
+      element.localName === 'SignatureMethod'
+        ? ALLOWED_SIGNATURE_METHODS
+        : element.localName === 'DigestMethod'
+          ? ALLOWED_DIGEST_METHODS
+          : undefined;
+    if (allowed && !allowed.has(attributeOf(element, 'Algorithm') ?? '')) {
+      fail(
+        'saml_signature_algorithm_refused',
+        'The response is signed with a hash this service does not accept (use SHA-256)',
+      );
+    }
   }
 }

@@ -120,6 +120,8 @@ export interface SamlResponseOptions {
   sign?: 'assertion' | 'response' | 'both' | 'none';
   /** Sign with this key instead of the primary one. */
   signWith?: TestIdpKey;
+  /** Hash for signature and digest; IdPs still configured for SHA-1 exist. Default sha256. */
+  hash?: 'sha256' | 'sha1';
   /** Replace the assertion by an EncryptedAssertion (contents are not real ciphertext). */
   encrypted?: boolean;
   /**
@@ -198,18 +200,34 @@ function assertionXml(fields: AssertionFields): string {
   );
 }
 
-function signElement(xml: string, key: TestIdpKey, element: 'Assertion' | 'Response'): string {
+const ALGORITHMS = {
+  sha256: {
+    signature: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    digest: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  },
+  sha1: {
+    signature: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+    digest: 'http://www.w3.org/2000/09/xmldsig#sha1',
+  },
+} as const;
+
+function signElement(
+  xml: string,
+  key: TestIdpKey,
+  element: 'Assertion' | 'Response',
+  hash: keyof typeof ALGORITHMS = 'sha256',
+): string {
   const signer = new SignedXml({
     privateKey: key.privateKeyPem,
     publicCert: key.certificatePem,
     canonicalizationAlgorithm: EXC_C14N,
-    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    signatureAlgorithm: ALGORITHMS[hash].signature,
   });
   const target = element === 'Assertion' ? "//*[local-name(.)='Assertion']" : "/*[local-name(.)='Response']";
   signer.addReference({
     xpath: target,
     transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', EXC_C14N],
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    digestAlgorithm: ALGORITHMS[hash].digest,
   });
   // Schema order: the Signature follows the Issuer, so it goes before Subject / Status.
   const next = element === 'Assertion' ? 'Subject' : 'Status';
@@ -267,8 +285,8 @@ export function buildSamlResponseXml(options: SamlResponseOptions = {}): string 
     `</samlp:Response>`;
 
   if (!options.encrypted && (sign === 'assertion' || sign === 'both'))
-    xml = signElement(xml, key, 'Assertion');
-  if (sign === 'response' || sign === 'both') xml = signElement(xml, key, 'Response');
+    xml = signElement(xml, key, 'Assertion', options.hash);
+  if (sign === 'response' || sign === 'both') xml = signElement(xml, key, 'Response', options.hash);
 
   if (options.wrap)
     xml = wrap(xml, options.wrap, {

@@ -205,6 +205,18 @@ describe('SAML response validation: signatures', () => {
     );
   });
 
+  it('refuses SHA-1 signatures, on the assertion or on the response', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { hash: 'sha1' })),
+      'saml_signature_algorithm_refused',
+    );
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { hash: 'sha1', sign: 'response' })),
+      'saml_signature_algorithm_refused',
+    );
+  });
+
   it('refuses a signed assertion whose content was changed after signing', async () => {
     const { client } = setup();
     const { requestId } = await client.buildLoginUrl('x');
