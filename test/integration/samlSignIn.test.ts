@@ -376,6 +376,7 @@ describe('hostile responses change nothing', () => {
 
   const cases: [string, (email: string) => Parameters<typeof responseFor>[2], string][] = [
     ['an unsigned response', () => ({ sign: 'none' }), 'saml_signature_invalid'],
+    ['a SHA-1 signature', () => ({ hash: 'sha1' }), 'saml_signature_algorithm_refused'],
     [
       'a response signed by another key',
       () => ({ signWith: testIdpKey('attacker') }),
