@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import { DomainError, orThrow } from '../../domain/errors';
 import { normalizeEmail } from '../../domain/email';
 import type { UserId } from '../../domain/ids';
@@ -13,19 +12,8 @@ import { spUrls } from '../../sso/connectorUrls';
 import { hashPassword, verifyPassword } from '../../security/passwords';
 import type { ApiDeps, ApiState } from '../context';
 import { startSession } from '../sessions';
+import { passwordSignInBody, signUpBody } from '../schemas';
 import { parse } from '../validate';
-
-const email = z.string().trim().min(3).max(320);
-const password = z.string().min(8).max(256);
-const signUpBody = z.strictObject({ email, password, name: z.string().trim().min(1).max(200).optional() });
-const passwordSignInBody = z.strictObject({
-  email,
-  password: z.string().min(1).max(256),
-  totp: z
-    .string()
-    .regex(/^\d{6}$/)
-    .optional(),
-});
 
 // Spent on unknown emails too, so response time does not tell which emails have accounts.
 const DUMMY_HASH = hashPassword('not-a-real-password');

@@ -1,6 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
+import { parseCertificate } from '../../sso/certificates';
+import { createConnectorBody, patchConnectorBody, type SamlSettings } from '../schemas';
 import type { ConnectorDoc, SamlIdpSettings } from '../../db/collections';
 import { isDuplicateKeyError } from '../../db/collections';
 import { newId } from '../../db/ids';
@@ -17,65 +18,9 @@ import { parse } from '../validate';
 import { loadOrg } from './orgs';
 import { fetchIdpSettings } from '../temporalCalls';
 
-const attributeNames = z.array(z.string().trim().min(1).max(300)).max(10);
-const attributeMapping = z.strictObject({
-  email: attributeNames.optional(),
-  name: attributeNames.optional(),
-  givenName: attributeNames.optional(),
-  familyName: attributeNames.optional(),
-  avatarUrl: attributeNames.optional(),
-});
-const jit = z.strictObject({
-  enabled: z.boolean(),
-  defaultRole: z.string().trim().min(1).max(64).default('member'),
-});
-const certificate = z
-  .string()
-  .max(20_000)
-  .refine((text) => parseCertificate(text) !== undefined, 'not an X.509 certificate (PEM or base64 DER)');
-const samlSettings = z.union([
-  z.strictObject({
-    metadataXml: z
-      .string()
-      .min(1)
-      .max(512 * 1024),
-  }),
-  z.strictObject({ metadataUrl: z.url({ protocol: /^https?$/ }).max(2048) }),
-  z.strictObject({
-    entityId: z.string().trim().min(1).max(1024),
-    ssoUrl: z.url({ protocol: /^https?$/ }).max(2048),
-    certificates: z.array(certificate).min(1).max(5),
-  }),
-]);
-const createConnectorBody = z.strictObject({
-  type: z.literal('saml', { error: 'only "saml" connections are supported by this version' }),
-  name: z.string().trim().min(1).max(200),
-  domains: z.array(z.string().trim().min(1).max(300)).min(1).max(50),
-  saml: samlSettings,
-  attributeMapping: attributeMapping.optional(),
-  jit: jit.optional(),
-  enforced: z.boolean().optional(),
-});
-const patchConnectorBody = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    enforced: z.boolean().optional(),
-    jit: jit.optional(),
-    attributeMapping: attributeMapping.optional(),
-  })
-  .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 export const connectorParams = z.object({
   connectorId: z.string().regex(/^con_[a-f0-9]{32}$/, 'not a connection ID'),
 });
-
-function parseCertificate(text: string): X509Certificate | undefined {
-  const body = text.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-  try {
-    return new X509Certificate(Buffer.from(body, 'base64'));
-  } catch {
-    return undefined;
-  }
-}
 
 function connectorView(deps: ApiDeps, connector: ConnectorDoc) {
   return {
@@ -102,10 +47,7 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc) {
   };
 }
 
-async function resolveIdpSettings(
-  deps: ApiDeps,
-  saml: z.infer<typeof samlSettings>,
-): Promise<SamlIdpSettings> {
+async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<SamlIdpSettings> {
   if ('entityId' in saml)
     return {
       entityId: saml.entityId,

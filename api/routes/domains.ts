@@ -14,10 +14,10 @@ import { checkNowSignal, domainVerificationWorkflowId } from '../../workflows/sh
 import { DomainIdKey, OrgIdKey } from '../../workflows/searchAttributes';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
+import { createDomainBody } from '../schemas';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
-const createDomainBody = z.strictObject({ domain: z.string().trim().min(1).max(300) });
 const domainParams = z.object({
   orgId: z.string(),
   id: z.string().regex(/^dom_[a-f0-9]{32}$/, 'not a domain ID'),

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { pingMongo } from '../../db/client';
+import { openApiDocument } from '../openapi';
 import type { ApiDeps, ApiState } from '../context';
 
 async function check(
@@ -25,6 +26,10 @@ export function healthRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
+  });
+  const document = openApiDocument(deps.config.publicUrl);
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
   });
   router.get('/readyz', async (ctx) => {
     const checks = Object.fromEntries(

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { createOrgBody, patchOrgBody } from '../schemas';
 import { DomainError } from '../../domain/errors';
 import { insertApiKey } from '../../db/apiKeys';
 import { findOrg, insertOrg, updateOrg } from '../../db/orgs';
@@ -9,11 +10,6 @@ import type { ApiDeps, ApiState } from '../context';
 import { requireOperator, requireOrgAccess } from '../middleware/auth';
 import { parse } from '../validate';
 
-const plan = z.enum(['free', 'team', 'business']);
-const createOrgBody = z.strictObject({ name: z.string().trim().min(1).max(200), plan });
-const patchOrgBody = z
-  .strictObject({ name: z.string().trim().min(1).max(200).optional(), plan: plan.optional() })
-  .refine((body) => body.name !== undefined || body.plan !== undefined, 'name or plan is required');
 export const orgParams = z.object({
   orgId: z.string().regex(/^org_[a-f0-9]{32}$/, 'not an organization ID'),
 });

@@ -14,6 +14,7 @@ import { PROVISIONING_WORKFLOW_TYPES, type SsoSignInInput } from '../../workflow
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
 import { startSsoSignIn } from '../temporalCalls';
+import { provisioningListQuery as listQuery } from '../schemas';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
@@ -21,10 +22,6 @@ const STATUS_FILTERS = {
   failed: "ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')",
   running: "ExecutionStatus = 'Running'",
 } as const;
-const listQuery = z.object({
-  status: z.enum(['failed', 'running']).default('failed'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
 const SIGN_IN_ID = /^sso-sign-in-con_[a-f0-9]{32}-[A-Za-z0-9_-]{32}/;
 const retryParams = z.object({
   orgId: z.string(),

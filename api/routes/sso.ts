@@ -1,7 +1,6 @@
 // End-user SSO: home-realm discovery, SP metadata, the SP-initiated login redirect and the SAML
 // assertion consumer. Every response from the IdP is hostile until sso/saml has validated it.
 import Router from '@koa/router';
-import { z } from 'zod';
 import type { ConnectorDoc } from '../../db/collections';
 import { findConnectorForDomain } from '../../db/connectors';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
@@ -19,11 +18,9 @@ import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
 import { startSession } from '../sessions';
 import { runSsoSignIn } from '../temporalCalls';
+import { identifyBody, loginQuery } from '../schemas';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
-
-const loginQuery = z.object({ returnTo: z.string().max(2048).optional() });
-const identifyBody = z.strictObject({ email: z.string().trim().min(3).max(320) });
 
 /** A connection that may be used to sign in right now (rule 1: Business plan only). */
 async function loadUsableConnector(deps: ApiDeps, params: unknown): Promise<ConnectorDoc> {

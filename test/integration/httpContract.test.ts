@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
 import { request } from '../helpers/http';
+import { apiRouters } from '../../api/app';
 import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -117,5 +118,49 @@ describe('credentials on org routes', () => {
       ...(method === 'GET' ? {} : { body: {} }),
     });
     expect(res).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('describes exactly the routes the API serves', async () => {
+    const res = await request<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(
+      stack.baseUrl,
+      'GET',
+      '/openapi.json',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const documented = Object.entries(res.body.paths)
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      )
+      .sort();
+    const served = apiRouters({
+      config: stack.config,
+      db: stack.services.mongo.db,
+      c: stack.services.c,
+      temporal: stack.services.temporal,
+      logger: stack.services.logger,
+      clock: stack.services.clock,
+    })
+      .flatMap((router) => router.stack)
+      .flatMap((layer) =>
+        layer.methods
+          .filter((method) => method !== 'HEAD')
+          .map((method) => `${method} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),
+      )
+      .sort();
+    expect(documented).toEqual(served);
+  });
+
+  it('takes its request bodies from the schemas the routes validate with', async () => {
+    const res = await request<{
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>
+      >;
+    }>(stack.baseUrl, 'GET', '/openapi.json');
+    const createOrg = res.body.paths['/v1/orgs']?.post?.requestBody?.content['application/json']?.schema;
+    expect(createOrg?.required).toEqual(['name', 'plan']);
   });
 });
