@@ -1,0 +1,63 @@
+// Password sign-in and sign-up as the product rules shape them: enforcement (rule 7), the desktop
+// version gate (rule 9) and local MFA (rule 8) are decided by domain/signInPolicy.ts; this module
+// gathers the facts for it and turns a refusal into the error the client acts on.
+import { findConnectorForDomain } from '../../db/connectors';
+import type { UserDoc } from '../../db/collections';
+import { findUserByEmail } from '../../db/users';
+import { isDesktopClientTooOld } from '../../domain/clientVersion';
+import { DomainError } from '../../domain/errors';
+import { passwordSignInPolicy, refusalError } from '../../domain/signInPolicy';
+import { hashPassword, verifyPassword } from '../../security/passwords';
+import { spUrls } from '../../sso/connectorUrls';
+import type { ApiDeps } from '../context';
+
+// Spent on unknown emails too, so response time does not tell which emails have accounts.
+const DUMMY_HASH = hashPassword('not-a-real-password');
+
+/** sso_required tells the client where to go: the connection's login URL (rule 7). */
+function ssoRequired(deps: ApiDeps, connectorId: string): DomainError {
+  return new DomainError('sso_required', undefined, {
+    connectorId,
+    loginUrl: spUrls(deps.config.publicUrl, connectorId).loginUrl,
+  });
+}
+
+/** New personal accounts are refused for domains whose organization enforces SSO. */
+export async function assertSignUpAllowed(deps: ApiDeps, emailDomain: string): Promise<void> {
+  const connector = await findConnectorForDomain(deps.c, emailDomain);
+  if (connector?.enforced) throw ssoRequired(deps, connector._id);
+}
+
+export async function passwordSignIn(
+  deps: ApiDeps,
+  input: { email: string; emailDomain: string; password: string; totp?: string; clientVersion?: string },
+): Promise<{ user: UserDoc; amr: string[] }> {
+  const [connector, user] = await Promise.all([
+    findConnectorForDomain(deps.c, input.emailDomain),
+    findUserByEmail(deps.c, input.email),
+  ]);
+  const enforced = connector?.enforced ? connector : null;
+  // An enforced domain never has its passwords evaluated; otherwise the hash work is spent
+  // even for unknown emails, so timing does not tell which emails have accounts.
+  const passwordValid =
+    !enforced &&
+    (user?.passwordHash
+      ? await verifyPassword(input.password, user.passwordHash)
+      : (await verifyPassword(input.password, await DUMMY_HASH), false));
+  const decision = passwordSignInPolicy({
+    ...(enforced ? { enforcedDomain: { connectorId: enforced._id } } : {}),
+    clientTooOld: isDesktopClientTooOld(input.clientVersion, deps.config.desktopMinVersion),
+    ...(user
+      ? { account: { hasPassword: user.passwordHash !== null, mfaEnabled: user.totpSecret !== null } }
+      : {}),
+    passwordValid,
+    totpGiven: input.totp !== undefined,
+    // TOTP enrollment is not offered yet, so no account has a secret to check a code against.
+    totpValid: false,
+  });
+  if (decision.kind === 'refuse') {
+    throw decision.code === 'sso_required' ? ssoRequired(deps, decision.connectorId) : refusalError(decision);
+  }
+  // The policy allows only an existing account with a matching password.
+  return { user: user!, amr: decision.amr };
+}
