@@ -1,8 +1,10 @@
 import type { Collections, ConnectorDoc } from './collections';
 
 /**
- * The usable connection a domain is tied to: active, and its organization still on the
- * Business plan (rule 1). Home-realm discovery and enforcement both start here.
+ * The usable connection a domain is tied to: active, its organization still on the Business plan
+ * (rule 1), and the domain still verified by that organization (a domain whose TXT record vanished
+ * past the grace period no longer routes to SSO nor enforces it). Home-realm discovery and
+ * enforcement both start here.
  */
 export async function findConnectorForDomain(
   c: Collections,
@@ -11,6 +13,10 @@ export async function findConnectorForDomain(
   if (!domain) return null;
   const claim = await c.connectorDomains.findOne({ _id: domain });
   const connector = claim && (await c.connectors.findOne({ _id: claim.connectorId, status: 'active' }));
-  const org = connector && (await c.orgs.findOne({ _id: connector.orgId }));
-  return org?.plan === 'business' ? connector : null;
+  if (!connector) return null;
+  const [org, verified] = await Promise.all([
+    c.orgs.findOne({ _id: connector.orgId }),
+    c.domains.findOne({ orgId: connector.orgId, domain, status: 'verified' }),
+  ]);
+  return org?.plan === 'business' && verified ? connector : null;
 }

@@ -651,6 +651,29 @@ describe('enforcement', () => {
     expect(res.status).toBe(200);
   });
 
+  it('stops routing and enforcing once the domain is no longer verified', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    await request(stack.baseUrl, 'PATCH', `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`, {
+      token: fixture.org.key,
+      body: { enforced: true },
+    });
+    const email = person(fixture.domain);
+    expect(
+      (await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email } })).body,
+    ).toMatchObject({
+      method: 'sso',
+    });
+    // What re-verification does when the TXT record stayed away past the grace period.
+    await stack.services.c.domains.updateOne({ domain: fixture.domain }, { $set: { status: 'unverified' } });
+    expect((await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email } })).body).toEqual({
+      method: 'password',
+    });
+    const res = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'whatever' },
+    });
+    expect(res).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
+  });
+
   it('switches JIT off through PATCH', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const patched = await request(
