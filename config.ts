@@ -151,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ).filter((name) => !e[name]);
     if (missing.length)
       throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
+    // IdPs post assertions to it and session cookies must be Secure: plain http is never right here.
+    if (!e.PUBLIC_URL?.startsWith('https://'))
+      throw new ConfigError('Invalid configuration: PUBLIC_URL must be an https URL in production');
     if ((e.SESSION_SECRET ?? '').length < 32)
       throw new ConfigError('Invalid configuration: SESSION_SECRET must be at least 32 characters');
   }

@@ -23,7 +23,11 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(requestId());
   app.use(accessLog(deps.logger));
   app.use(errorHandler(deps.logger));
+  const httpsPublicUrl = deps.config.publicUrl.startsWith('https://');
   app.use(async (ctx, next) => {
+    // TLS ends at the proxy in front of us: the public URL, not this hop, says whether browsers
+    // use https, and so whether Secure cookies may be sent.
+    if (httpsPublicUrl) ctx.cookies.secure = true;
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
     await next();

@@ -51,6 +51,7 @@ export const ERRORS = {
   sso_request_unknown: rule(400, 'This response does not answer a sign-in request we made'),
   sso_response_invalid: rule(400, 'The identity provider response failed validation'),
   return_to_not_allowed: rule(400, 'returnTo must point to an allowed origin'),
+  sso_browser_mismatch: rule(400, 'This sign-in was started in another browser; start it again here'),
   // Why a SAML response was refused (sso/saml/errors.ts names the same codes).
   saml_response_missing: rule(400, 'The SAMLResponse field is missing'),
   saml_response_too_large: rule(413, 'The SAML response is too large'),

@@ -1,7 +1,12 @@
 // RelayState carries the returnTo target through the IdP and back. It is signed (HMAC with the
 // session secret) and expires, so an attacker can neither swap in their own redirect target nor
 // replay an old one; returnTo itself was checked against allowed origins before signing.
-import { createHmac } from 'node:crypto';
+//
+// It also carries a digest of the browser's binding nonce (a cookie set when the sign-in
+// started), so a response can only finish the sign-in in the browser that began it: without
+// that, an attacker could post their own valid response from a victim's browser and sign the
+// victim in as the attacker (login CSRF).
+import { createHash, createHmac } from 'node:crypto';
 import { safeEqual } from '../security/tokens';
 
 interface RelayPayload {
@@ -10,39 +15,55 @@ interface RelayPayload {
   r: string;
   /** Expiry, epoch milliseconds. */
   e: number;
+  /** Digest of the browser binding nonce. */
+  b: string;
+}
+
+export interface RelayState {
+  returnTo: string;
+  bindingDigest: string;
 }
 
 function sign(body: string, secret: string): string {
   return createHmac('sha256', secret).update(`relay-state:${body}`).digest('base64url');
 }
 
+export function bindingDigest(nonce: string): string {
+  return createHash('sha256').update(`sso-binding:${nonce}`).digest('base64url');
+}
+
 export function encodeRelayState(
   connectorId: string,
-  returnTo: string,
+  state: RelayState,
   expiresAt: Date,
   secret: string,
 ): string {
-  const body = Buffer.from(
-    JSON.stringify({ c: connectorId, r: returnTo, e: expiresAt.getTime() } satisfies RelayPayload),
-  ).toString('base64url');
+  const payload: RelayPayload = {
+    c: connectorId,
+    r: state.returnTo,
+    e: expiresAt.getTime(),
+    b: state.bindingDigest,
+  };
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${body}.${sign(body, secret)}`;
 }
 
-/** The returnTo URL, or undefined when the relay state is missing, forged, foreign or expired. */
+/** The relay state, or undefined when it is missing, forged, foreign or expired. */
 export function decodeRelayState(
   relayState: string | undefined,
   connectorId: string,
   now: Date,
   secret: string,
-): string | undefined {
+): RelayState | undefined {
   const [body, signature, extra] = (relayState ?? '').split('.');
   if (!body || !signature || extra !== undefined || !safeEqual(signature, sign(body, secret)))
     return undefined;
   try {
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<RelayPayload>;
-    if (payload.c !== connectorId || typeof payload.r !== 'string' || typeof payload.e !== 'number')
+    if (payload.c !== connectorId || typeof payload.r !== 'string' || typeof payload.b !== 'string')
       return undefined;
-    return payload.e > now.getTime() ? payload.r : undefined;
+    if (typeof payload.e !== 'number' || payload.e <= now.getTime()) return undefined;
+    return { returnTo: payload.r, bindingDigest: payload.b };
   } catch {
     return undefined;
   }

@@ -16,6 +16,7 @@ import { SamlValidationError } from '../../sso/saml/errors';
 import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
 import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
+import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
 import { runSsoSignIn } from '../temporalCalls';
 import { identifyBody, loginQuery } from '../schemas';
@@ -97,7 +98,12 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     );
     if (!target) throw new DomainError('return_to_not_allowed');
     const expiresAt = new Date(deps.clock().getTime() + deps.config.saml.requestTtlMs);
-    const relayState = encodeRelayState(connector._id, target, expiresAt, deps.config.sessionSecret);
+    const relayState = encodeRelayState(
+      connector._id,
+      { returnTo: target, bindingDigest: bindBrowser(deps, ctx) },
+      expiresAt,
+      deps.config.sessionSecret,
+    );
     const { url } = await samlClientFor(deps, connector).buildLoginUrl(relayState);
     ctx.redirect(url);
   });
@@ -112,14 +118,15 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       if (error instanceof SamlValidationError) throw samlRefusal(error);
       throw error;
     }
-    const returnTo = decodeRelayState(
+    const state = decodeRelayState(
       assertion.relayState,
       connector._id,
       deps.clock(),
       deps.config.sessionSecret,
     );
-    if (!returnTo)
+    if (!state)
       throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
+    if (!isSameBrowser(deps, ctx, state.bindingDigest)) throw new DomainError('sso_browser_mismatch');
 
     const mapped = mapProfile(
       assertion.attributes,
@@ -139,7 +146,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
     await startSession(deps, ctx, asUserId(result.userId), ['sso'], connector._id);
     ctx.status = 303;
-    ctx.redirect(returnTo);
+    ctx.redirect(state.returnTo);
   });
 
   return router;

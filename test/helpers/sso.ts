@@ -88,6 +88,7 @@ export interface StartedLogin {
   requestId: string;
   relayState: string;
   location: URL;
+  bindingCookie?: string;
 }
 
 export async function startLogin(
@@ -108,7 +109,14 @@ export async function startLogin(
   ).toString('utf8');
   const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1];
   expect(requestId).toBeDefined();
-  return { requestId: requestId!, relayState: location.searchParams.get('RelayState') ?? '', location };
+  // The browser-binding cookie, as a browser would send it back with the IdP's POST.
+  const bindingCookie = /(sso_binding=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  return {
+    requestId: requestId!,
+    relayState: location.searchParams.get('RelayState') ?? '',
+    location,
+    ...(bindingCookie ? { bindingCookie } : {}),
+  };
 }
 
 export function responseFor(
@@ -125,10 +133,15 @@ export function responseFor(
   });
 }
 
-export async function postAcs(stack: TestStack, connectorId: string, fields: Record<string, string>) {
+export async function postAcs(
+  stack: TestStack,
+  connectorId: string,
+  fields: Record<string, string>,
+  cookie?: string,
+) {
   const res = await fetch(`${stack.baseUrl}/v1/sso/${connectorId}/acs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
     body: new URLSearchParams(fields).toString(),
     redirect: 'manual',
   });
@@ -139,15 +152,17 @@ export async function postAcs(stack: TestStack, connectorId: string, fields: Rec
   } catch {
     // a redirect has no JSON body
   }
-  const cookie = /sso_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
-  return { status: res.status, location: res.headers.get('location'), body, sessionToken: cookie };
+  const sessionToken = /sso_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  return { status: res.status, location: res.headers.get('location'), body, sessionToken };
 }
 
 /** A complete SP-initiated sign-in: login redirect, signed response, ACS post. */
 export async function signIn(stack: TestStack, fixture: SsoFixture, options: SamlResponseOptions = {}) {
   const login = await startLogin(stack, fixture.connectorId);
-  return postAcs(stack, fixture.connectorId, {
-    SAMLResponse: responseFor(fixture, login, options),
-    RelayState: login.relayState,
-  });
+  return postAcs(
+    stack,
+    fixture.connectorId,
+    { SAMLResponse: responseFor(fixture, login, options), RelayState: login.relayState },
+    login.bindingCookie,
+  );
 }

@@ -70,6 +70,16 @@ describe('configuration', () => {
         TEMPORAL_ADDRESS: 'temporal:7233',
       }),
     ).toThrow(/SESSION_SECRET must be at least 32/);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        ADMIN_TOKEN: 't',
+        SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+        PUBLIC_URL: 'http://sso.example.com',
+        MONGODB_URI: 'mongodb://db',
+        TEMPORAL_ADDRESS: 'temporal:7233',
+      }),
+    ).toThrow(/PUBLIC_URL must be an https URL/);
   });
 
   it('lists the contract names from PRODUCT.md among its variables', () => {

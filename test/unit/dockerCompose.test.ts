@@ -20,14 +20,27 @@ const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.me
 };
 const services = compose.services;
 
-/** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with nothing exported. */
+/** What an operator exports for the variables compose requires (${VAR:?message}). */
+const OPERATOR_VALUES: Record<string, string> = {
+  PUBLIC_URL: 'https://sso.example.com',
+  ALLOWED_RETURN_ORIGINS: 'https://app.example.com',
+  ADMIN_TOKEN: 'operator-token',
+  SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+};
+
+/** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with OPERATOR_VALUES exported. */
 function resolved(environment: Record<string, string | number>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(environment).map(([name, value]) => [
       name,
       String(value).replace(
-        /\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)\}/g,
-        (_, fallback: string | undefined) => fallback ?? 'set-by-operator-0123456789abcdef0123',
+        /\$\{([A-Z_]+)(?::-([^}]*)|:\?[^}]*)\}/g,
+        (_, variable: string, fallback?: string) => {
+          const given = OPERATOR_VALUES[variable] ?? fallback;
+          if (given === undefined)
+            throw new Error(`docker-compose.yml requires ${variable}, which this test does not set`);
+          return given;
+        },
       ),
     ]),
   );

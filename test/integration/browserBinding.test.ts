@@ -1,0 +1,79 @@
+// With an https PUBLIC_URL (every real deployment), a SAML response only finishes the sign-in in
+// the browser that started it: the relay state carries a digest of a nonce held in an HttpOnly,
+// SameSite=None, Secure cookie. This stops login CSRF (an attacker posting their own valid
+// response from a victim's browser).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
+import { createSamlConnection, postAcs, responseFor, startLogin, type SsoFixture } from '../helpers/sso';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+let dns: TestDnsServer;
+let stack: TestStack;
+let fixture: SsoFixture;
+
+beforeAll(async () => {
+  dns = await startDnsServer();
+  stack = await startTestStack({
+    // Browsers reach the service at this address through a TLS-terminating proxy; the test talks
+    // to the process directly.
+    PUBLIC_URL: 'https://sso.example.test',
+    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+    DNS_SERVERS: dns.address,
+    DNS_TIMEOUT: '300ms',
+    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+  });
+  fixture = await createSamlConnection(stack, dns);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await dns?.stop();
+});
+
+const email = () => `b${Math.random().toString(36).slice(2, 9)}@${fixture.domain}`;
+
+describe('browser binding', () => {
+  it('sets an HttpOnly, Secure, SameSite=None nonce cookie scoped to the SSO routes', async () => {
+    const res = await fetch(`${stack.baseUrl}/v1/sso/${fixture.connectorId}/login`, { redirect: 'manual' });
+    const cookie = res.headers.getSetCookie().find((line) => line.startsWith('sso_binding='));
+    expect(cookie).toMatch(/; path=\/v1\/sso/i);
+    expect(cookie).toMatch(/; secure/i);
+    expect(cookie).toMatch(/; samesite=none/i);
+    expect(cookie).toMatch(/; httponly/i);
+  });
+
+  it('finishes the sign-in in the browser that started it, with a Secure session cookie', async () => {
+    const login = await startLogin(stack, fixture.connectorId);
+    const address = email();
+    const res = await fetch(`${stack.baseUrl}/v1/sso/${fixture.connectorId}/acs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: login.bindingCookie ?? '' },
+      body: new URLSearchParams({
+        SAMLResponse: responseFor(fixture, login, { nameId: address, attributes: { email: address } }),
+        RelayState: login.relayState,
+      }).toString(),
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    const session = res.headers.getSetCookie().find((line) => line.startsWith('sso_session='));
+    expect(session).toMatch(/; secure/i);
+    expect(session).toMatch(/; httponly/i);
+  });
+
+  it('refuses a response posted from another browser, and changes nothing', async () => {
+    const attackersLogin = await startLogin(stack, fixture.connectorId);
+    const address = email();
+    const fields = {
+      SAMLResponse: responseFor(fixture, attackersLogin, { nameId: address, attributes: { email: address } }),
+      RelayState: attackersLogin.relayState,
+    };
+    const victimsBrowser = (await startLogin(stack, fixture.connectorId)).bindingCookie;
+    const usersBefore = await stack.services.c.users.countDocuments();
+    expect(await postAcs(stack, fixture.connectorId, fields, victimsBrowser)).toMatchObject({
+      status: 400,
+      body: { code: 'sso_browser_mismatch' },
+    });
+    expect(await postAcs(stack, fixture.connectorId, fields)).toMatchObject({ status: 400 });
+    expect(await stack.services.c.users.countDocuments()).toBe(usersBefore);
+  });
+});
