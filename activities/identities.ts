@@ -1,14 +1,16 @@
 // Sign-in activities: deciding between a returning identity, account linking and just-in-time
-// provisioning, and writing the outcome. Every write is idempotent on a natural key: the user on
+// provisioning, and writing the outcome. They read what the IdP said from the sign-in attempt
+// (db/signInAttempts.ts): workflow inputs and results carry IDs only, never personal data. Every write is idempotent on a natural key: the user on
 // its normalized email (unique index, deterministic JIT user ID), the SSO identity on
 // connector + subject (deterministic _id), the membership on org + user.
 import { createHash } from 'node:crypto';
-import type { Collections, SsoIdentityDoc } from '../db/collections';
+import type { Collections, SignInAttemptDoc, SsoIdentityDoc } from '../db/collections';
+import { findSignInAttempt } from '../db/signInAttempts';
 import { isDuplicateKeyError } from '../db/collections';
 import { ensureMembership } from '../db/memberships';
 import { findUserByEmail, newUserDoc } from '../db/users';
 import type { ErrorCode } from '../domain/errors';
-import type { ConnectorId, OrgId, UserId } from '../domain/ids';
+import type { UserId } from '../domain/ids';
 import { decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
 import { ApplicationFailure } from '@temporalio/activity';
 
@@ -22,11 +24,8 @@ export type SignInDecision =
   | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
 
 export interface IdentityWrite {
-  connectorId: string;
-  orgId: string;
-  subject: string;
+  attemptId: string;
   userId: string;
-  profile: Record<string, string | string[]>;
   role: string;
 }
 
@@ -43,13 +42,21 @@ export function jitUserId(email: string): UserId {
 }
 
 export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
+  /** The attempt, or a non-retryable failure: once it expired, no retry can bring it back. */
+  async function attempt(attemptId: string): Promise<SignInAttemptDoc> {
+    const found = await findSignInAttempt(c, attemptId, clock());
+    if (!found) throw ApplicationFailure.nonRetryable('The sign-in attempt has expired', 'sign_in_expired');
+    return found;
+  }
+
   return {
-    async decideSignIn(input: {
-      connectorId: string;
-      subject: string;
-      email?: string;
+    async decideSignIn({
+      attemptId,
+    }: {
+      attemptId: string;
     }): Promise<{ decision: SignInDecision; defaultRole: string }> {
-      const connector = await c.connectors.findOne({ _id: input.connectorId as ConnectorId });
+      const input = await attempt(attemptId);
+      const connector = await c.connectors.findOne({ _id: input.connectorId });
       if (!connector)
         return { decision: { kind: 'refuse', code: 'connector_disabled' }, defaultRole: 'member' };
       if (connector.status !== 'active')
@@ -59,7 +66,7 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
         };
       const [identity, userByEmail, verified] = await Promise.all([
         c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
-        input.email ? findUserByEmail(c, input.email) : null,
+        input.email !== null ? findUserByEmail(c, input.email) : null,
         // Only domains still verified by this organization count (rule 5); grace keeps them verified.
         c.domains
           .find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' })
@@ -68,7 +75,7 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       const decision = decideSsoSignIn({
         ...(identity ? { existingIdentity: { userId: identity.userId } } : {}),
         ...(userByEmail ? { existingUserByEmail: { userId: userByEmail._id } } : {}),
-        ...(input.email ? { email: input.email } : {}),
+        ...(input.email !== null ? { email: input.email } : {}),
         connectorVerifiedDomains: verified.map((domain) => domain.domain),
         jitEnabled: connector.jit.enabled,
       });
@@ -76,19 +83,15 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
     },
 
     /** Creates the account for a first-time SSO user, or finds the one a concurrent run created. */
-    async provisionUser(input: {
-      email: string;
-      name?: string;
-      avatarUrl?: string;
-    }): Promise<{ userId: string; created: boolean }> {
+    async provisionUser({ attemptId }: { attemptId: string }): Promise<{ userId: string; created: boolean }> {
+      const input = await attempt(attemptId);
+      // decideSignIn only chooses provisioning with an email (rule 6); without one this is a bug.
+      if (input.email === null)
+        throw ApplicationFailure.nonRetryable('No email to provision with', 'email_missing');
       const userId = jitUserId(input.email);
       try {
         await c.users.insertOne(
-          newUserDoc(
-            userId,
-            { email: input.email, name: input.name ?? null, avatarUrl: input.avatarUrl ?? null },
-            clock(),
-          ),
+          newUserDoc(userId, { email: input.email, name: input.name, avatarUrl: input.avatarUrl }, clock()),
         );
         return { userId, created: true };
       } catch (error) {
@@ -104,15 +107,16 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
      * Links the SSO identity to the user (first writer wins: an existing link keeps its user),
      * refreshes its profile and makes the user a member of the org.
      */
-    async upsertIdentity(input: IdentityWrite): Promise<{ userId: string }> {
+    async upsertIdentity(write: IdentityWrite): Promise<{ userId: string }> {
+      const input = await attempt(write.attemptId);
       const now = clock();
       const _id = identityId(input.connectorId, input.subject);
       const update = {
         $setOnInsert: {
-          connectorId: input.connectorId as ConnectorId,
-          orgId: input.orgId as OrgId,
+          connectorId: input.connectorId,
+          orgId: input.orgId,
           subject: input.subject,
-          userId: input.userId as UserId,
+          userId: write.userId as UserId,
           createdAt: now,
         },
         $set: { profile: input.profile, lastSignInAt: now },
@@ -129,7 +133,7 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
         identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { returnDocument: 'after' });
       }
       if (!identity) throw ApplicationFailure.retryable('identity not found after upsert');
-      await ensureMembership(c, identity.orgId, identity.userId, input.role, now);
+      await ensureMembership(c, identity.orgId, identity.userId, write.role, now);
       return { userId: identity.userId };
     },
   };

@@ -70,11 +70,12 @@ export function ssoSignInWorkflowId(connectorId: string, subject: string): strin
  */
 export function startSsoSignIn(
   deps: ApiDeps,
+  workflowId: string,
   input: SsoSignInInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return deps.temporal.workflow.start('ssoSignIn', {
     taskQueue: deps.config.temporalTaskQueue,
-    workflowId: ssoSignInWorkflowId(input.connectorId, input.subject),
+    workflowId,
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [input],
     typedSearchAttributes: [
@@ -86,9 +87,10 @@ export function startSsoSignIn(
 
 export async function runSsoSignIn(
   deps: ApiDeps,
+  workflowId: string,
   input: SsoSignInInput,
 ): Promise<Extract<SsoSignInResult, { userId: string }>> {
-  const handle = await startSsoSignIn(deps, input);
+  const handle = await startSsoSignIn(deps, workflowId, input);
   let result: SsoSignInResult | typeof TIMED_OUT;
   try {
     result = await withinBound(handle.result() as Promise<SsoSignInResult>, deps.config.signInWaitMs);

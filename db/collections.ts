@@ -115,6 +115,24 @@ export interface SsoIdentityDoc {
   lastSignInAt: Date;
 }
 
+/**
+ * What the IdP said about a person, kept here for the sign-in workflow so that Temporal's history
+ * (and so the Temporal UI) holds only this document's ID, never emails or IdP attributes.
+ */
+export interface SignInAttemptDoc {
+  _id: string;
+  connectorId: ConnectorId;
+  orgId: OrgId;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  avatarUrl: string | null;
+  profile: Record<string, string | string[]>;
+  createdAt: Date;
+  /** Long enough for provisioning to keep retrying through an outage, and to be retried by hand. */
+  expiresAt: Date;
+}
+
 export interface SessionDoc {
   /** Keyed digest of the session token. */
   _id: string;
@@ -151,6 +169,7 @@ export interface Collections {
   connectorDomains: Collection<ConnectorDomainDoc>;
   ssoIdentities: Collection<SsoIdentityDoc>;
   sessions: Collection<SessionDoc>;
+  signInAttempts: Collection<SignInAttemptDoc>;
   auditEvents: Collection<AuditEventDoc>;
   samlRequests: Collection<SamlRequestDoc>;
 }
@@ -167,6 +186,7 @@ export function collections(db: Db): Collections {
     connectorDomains: db.collection('connector_domains'),
     ssoIdentities: db.collection('sso_identities'),
     sessions: db.collection('sessions'),
+    signInAttempts: db.collection('sign_in_attempts'),
     auditEvents: db.collection('audit_events'),
     samlRequests: db.collection('saml_requests'),
   };

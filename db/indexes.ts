@@ -23,6 +23,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
     ensureExpiryIndex(c.samlRequests),
     ensureExpiryIndex(c.sessions),
+    ensureExpiryIndex(c.signInAttempts),
   ]);
 }
 

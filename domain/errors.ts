@@ -78,6 +78,7 @@ export const ERRORS = {
   ),
   email_domain_not_allowed: rule(403, "The email is not in one of the connection's verified domains"),
   jit_disabled: rule(403, 'No account exists for this user and just-in-time provisioning is off'),
+  sign_in_expired: rule(410, 'This sign-in expired before it could be completed; sign in again'),
 
   // Accounts and other sign-in methods
   email_invalid: rule(400, 'This is not a valid email address'),

@@ -12,12 +12,5 @@ const { upsertIdentity } = proxyActivities<Activities>({
 export async function accountLinking(
   input: IdentityStepInput & { userId: string },
 ): Promise<{ userId: string }> {
-  return upsertIdentity({
-    connectorId: input.connectorId,
-    orgId: input.orgId,
-    subject: input.subject,
-    userId: input.userId,
-    profile: input.profile,
-    role: input.role,
-  });
+  return upsertIdentity({ attemptId: input.attemptId, userId: input.userId, role: input.role });
 }

@@ -28,15 +28,14 @@ export function domainVerificationWorkflowId(domainId: string): string {
   return `domain-verification-${domainId}`;
 }
 
-/** What the ACS hands the sign-in workflow: mapped IdP data, never the raw assertion. */
+/**
+ * What the ACS hands the sign-in workflow: IDs only. What the IdP said (subject, email, name,
+ * attributes) waits in the sign-in attempt document, so none of it lands in Temporal's history.
+ */
 export interface SsoSignInInput {
+  attemptId: string;
   connectorId: string;
   orgId: string;
-  subject: string;
-  email?: string;
-  name?: string;
-  avatarUrl?: string;
-  profile: Record<string, string | string[]>;
 }
 
 export type SsoSignInResult =

@@ -16,16 +16,12 @@ const { decideSignIn, upsertIdentity } = proxyActivities<Activities>({
 });
 
 export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult> {
-  const { decision, defaultRole } = await decideSignIn({
-    connectorId: input.connectorId,
-    subject: input.subject,
-    ...(input.email ? { email: input.email } : {}),
-  });
+  const { decision, defaultRole } = await decideSignIn({ attemptId: input.attemptId });
   if (decision.kind === 'refuse') return { outcome: 'refused', code: decision.code };
 
   if (decision.kind === 'returning') {
     upsertSearchAttributes([{ key: UserIdKey, value: decision.userId }]);
-    await upsertIdentity({ ...identityOf(input), userId: decision.userId, role: defaultRole });
+    await upsertIdentity({ attemptId: input.attemptId, userId: decision.userId, role: defaultRole });
     return { outcome: 'returning', userId: decision.userId };
   }
 
@@ -52,13 +48,4 @@ export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult>
   });
   upsertSearchAttributes([{ key: UserIdKey, value: result.userId }]);
   return result;
-}
-
-function identityOf(input: SsoSignInInput) {
-  return {
-    connectorId: input.connectorId,
-    orgId: input.orgId,
-    subject: input.subject,
-    profile: input.profile,
-  };
 }

@@ -86,7 +86,7 @@ export function provisioningRoutes(deps: ApiDeps): Router<ApiState> {
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     if (!payload) throw new DomainError('conflict', 'The run has no input to retry with');
     const input = defaultPayloadConverter.fromPayload<SsoSignInInput>(payload);
-    const run = await startSsoSignIn(deps, input);
+    const run = await startSsoSignIn(deps, signInId, input);
     ctx.status = 202;
     ctx.body = { id: run.workflowId, runId: run.firstExecutionRunId };
   });

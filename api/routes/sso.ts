@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { ConnectorDoc } from '../../db/collections';
 import { findConnectorForDomain } from '../../db/connectors';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
+import { insertSignInAttempt } from '../../db/signInAttempts';
 import { mergeAttributeMapping, mapProfile } from '../../domain/attributeMapping';
 import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { normalizeEmail } from '../../domain/email';
@@ -18,7 +19,7 @@ import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
 import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
-import { runSsoSignIn } from '../temporalCalls';
+import { runSsoSignIn, ssoSignInWorkflowId } from '../temporalCalls';
 import { identifyBody, loginQuery } from '../schemas';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
@@ -134,14 +135,23 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       assertion.nameIdFormat,
       mergeAttributeMapping(connector.attributeMapping),
     );
-    const result = await runSsoSignIn(deps, {
+    const attemptId = await insertSignInAttempt(
+      deps.c,
+      {
+        connectorId: connector._id,
+        orgId: connector.orgId,
+        subject: assertion.nameId,
+        ...(mapped.email ? { email: mapped.email } : {}),
+        ...(mapped.name ? { name: mapped.name } : {}),
+        ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
+        profile: mapped.profile,
+      },
+      deps.clock(),
+    );
+    const result = await runSsoSignIn(deps, ssoSignInWorkflowId(connector._id, assertion.nameId), {
+      attemptId,
       connectorId: connector._id,
       orgId: connector.orgId,
-      subject: assertion.nameId,
-      ...(mapped.email ? { email: mapped.email } : {}),
-      ...(mapped.name ? { name: mapped.name } : {}),
-      ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
-      profile: mapped.profile,
     });
     // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
     await startSession(deps, ctx, asUserId(result.userId), ['sso'], connector._id);

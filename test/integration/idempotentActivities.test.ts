@@ -6,7 +6,8 @@ import { createIdentityActivities, jitUserId } from '../../activities/identities
 import { newDomainDoc } from '../../db/domains';
 import { newId } from '../../db/ids';
 import { txtRecordFor } from '../../domain/domainVerification';
-import type { DomainId, OrgId } from '../../domain/ids';
+import { asConnectorId, type DomainId, type OrgId, type UserId } from '../../domain/ids';
+import { insertSignInAttempt } from '../../db/signInAttempts';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -20,11 +21,37 @@ afterAll(async () => {
 const identities = () => createIdentityActivities({ c: stack.services.c, clock: () => new Date() });
 const email = () => `idem${Math.random().toString(36).slice(2, 9)}@acme.example.com`;
 
+/** What the ACS stores for the workflow: the IdP's answer for one sign-in. */
+function attempt(fields: {
+  orgId?: OrgId;
+  subject?: string;
+  email?: string;
+  name?: string;
+  profile?: Record<string, string>;
+}) {
+  return insertSignInAttempt(
+    stack.services.c,
+    {
+      connectorId: asConnectorId('con_idem'),
+      orgId: fields.orgId ?? newId<OrgId>('org'),
+      subject: fields.subject ?? `subject-${email()}`,
+      ...(fields.email ? { email: fields.email } : {}),
+      ...(fields.name ? { name: fields.name } : {}),
+      profile: fields.profile ?? {},
+    },
+    new Date(),
+  );
+}
+
 describe('identity activities', () => {
   it('provisions one user however often provisioning runs', async () => {
     const address = email();
-    const first = await identities().provisionUser({ email: address, name: 'Once' });
-    const again = await identities().provisionUser({ email: address, name: 'Twice' });
+    const first = await identities().provisionUser({
+      attemptId: await attempt({ email: address, name: 'Once' }),
+    });
+    const again = await identities().provisionUser({
+      attemptId: await attempt({ email: address, name: 'Twice' }),
+    });
     expect(first).toEqual({ userId: jitUserId(address), created: true });
     expect(again).toEqual(first);
     const users = await stack.services.c.users.find({ email: address }).toArray();
@@ -33,30 +60,30 @@ describe('identity activities', () => {
   });
 
   it('provisions one user when ten runs race', async () => {
-    const address = email();
+    const attemptId = await attempt({ email: email() });
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => identities().provisionUser({ email: address })),
+      Array.from({ length: 10 }, () => identities().provisionUser({ attemptId })),
     );
     expect(new Set(results.map((r) => r.userId)).size).toBe(1);
-    expect(await stack.services.c.users.countDocuments({ email: address })).toBe(1);
+    expect(await stack.services.c.users.countDocuments({ _id: results[0]!.userId as UserId })).toBe(1);
   });
 
   it('links an identity once: the first user wins, the profile follows the latest sign-in', async () => {
     const orgId = newId<OrgId>('org');
-    const write = { connectorId: 'con_idem', orgId, subject: `subject-${email()}`, role: 'member' };
+    const subject = `subject-${email()}`;
     const first = await identities().upsertIdentity({
-      ...write,
+      attemptId: await attempt({ orgId, subject, profile: { team: 'A' } }),
       userId: 'usr_first',
-      profile: { team: 'A' },
+      role: 'member',
     });
     const second = await identities().upsertIdentity({
-      ...write,
+      attemptId: await attempt({ orgId, subject, profile: { team: 'B' } }),
       userId: 'usr_second',
-      profile: { team: 'B' },
+      role: 'member',
     });
     expect(first).toEqual({ userId: 'usr_first' });
     expect(second).toEqual({ userId: 'usr_first' });
-    const docs = await stack.services.c.ssoIdentities.find({ subject: write.subject }).toArray();
+    const docs = await stack.services.c.ssoIdentities.find({ subject }).toArray();
     expect(docs).toHaveLength(1);
     expect(docs[0]?.profile).toEqual({ team: 'B' });
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
@@ -64,17 +91,18 @@ describe('identity activities', () => {
 
   it('creates one identity and one membership when twenty upserts race', async () => {
     const orgId = newId<OrgId>('org');
-    const write = {
-      connectorId: 'con_race',
-      orgId,
-      subject: `subject-${email()}`,
-      userId: 'usr_race',
-      profile: {},
-      role: 'member',
-    };
+    const subject = `subject-${email()}`;
+    const write = { attemptId: await attempt({ orgId, subject }), userId: 'usr_race', role: 'member' };
     await Promise.all(Array.from({ length: 20 }, () => identities().upsertIdentity(write)));
-    expect(await stack.services.c.ssoIdentities.countDocuments({ subject: write.subject })).toBe(1);
+    expect(await stack.services.c.ssoIdentities.countDocuments({ subject })).toBe(1);
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
+  });
+
+  it('fails for good, not retryably, once the sign-in attempt has expired', async () => {
+    await expect(identities().decideSignIn({ attemptId: 'att_gone' })).rejects.toMatchObject({
+      type: 'sign_in_expired',
+      nonRetryable: true,
+    });
   });
 });
 

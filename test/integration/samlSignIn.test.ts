@@ -16,6 +16,7 @@ import {
   verifyDomain,
   type SsoFixture,
 } from '../helpers/sso';
+import { ssoSignInWorkflowId } from '../../api/temporalCalls';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -214,6 +215,32 @@ describe('signing in', () => {
         profile: { department: 'Engines' },
       }),
     ]);
+  });
+
+  it('keeps emails and IdP attributes out of Temporal: histories and IDs carry only IDs', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const res = await signIn(stack, fixture, {
+      nameId: email,
+      attributes: { email, department: 'Secret Lab' },
+    });
+    expect(res.status).toBe(303);
+    const workflowId = ssoSignInWorkflowId(fixture.connectorId, email);
+    expect(workflowId).not.toContain(email);
+    const histories = await Promise.all(
+      [workflowId, `${workflowId}-jit`].map((id) =>
+        stack.services.temporal.workflow.getHandle(id).fetchHistory(),
+      ),
+    );
+    // Payload bytes serialize as base64 in the history's JSON form; decode them into text.
+    const recorded = JSON.stringify(histories, (key, value: unknown) =>
+      key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
+    );
+    // Payloads are decoded into the text searched below: the input's attempt ID is readable.
+    expect(recorded).toContain('att_');
+    expect(recorded).toContain(fixture.connectorId);
+    expect(recorded).not.toContain(email);
+    expect(recorded).not.toContain('Secret Lab');
   });
 
   it('links an existing personal account and keeps its user ID', async () => {
