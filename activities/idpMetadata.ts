@@ -7,6 +7,7 @@ import { SamlMetadataError } from '../sso/saml/errors';
 export interface IdpSettings {
   entityId: string;
   ssoUrl: string;
+  ssoBinding: 'HTTP-Redirect' | 'HTTP-POST';
   certificates: string[];
 }
 
@@ -51,7 +52,12 @@ export function createIdpMetadataActivities(deps: { timeoutMs: number; allowInse
         const metadata = parseIdpMetadata(await readLimited(response, IDP_METADATA_MAX_BYTES), {
           allowInsecureHttp: deps.allowInsecureHttp,
         });
-        return { entityId: metadata.entityId, ssoUrl: metadata.ssoUrl, certificates: metadata.certificates };
+        return {
+          entityId: metadata.entityId,
+          ssoUrl: metadata.ssoUrl,
+          ssoBinding: metadata.ssoBinding,
+          certificates: metadata.certificates,
+        };
       } catch (error) {
         if (error instanceof SamlMetadataError)
           throw ApplicationFailure.nonRetryable(error.message, 'idp_metadata_invalid');

@@ -58,6 +58,7 @@ const samlSettings = z.union([
   z.strictObject({
     entityId: z.string().trim().min(1).max(1024),
     ssoUrl: z.url({ protocol: /^https?$/ }).max(2048),
+    ssoBinding: z.enum(['HTTP-Redirect', 'HTTP-POST']).default('HTTP-Redirect'),
     certificates: z.array(certificate).min(1).max(5),
   }),
 ]);

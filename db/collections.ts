@@ -77,6 +77,8 @@ export type ConnectorStatus = 'active' | 'deleting';
 export interface SamlIdpSettings {
   entityId: string;
   ssoUrl: string;
+  /** How AuthnRequests reach ssoUrl; absent on older documents, which means HTTP-Redirect. */
+  ssoBinding?: 'HTTP-Redirect' | 'HTTP-POST';
   certificates: string[];
   metadataUrl: string | null;
 }

@@ -36,6 +36,7 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc) {
     saml: connector.saml && {
       entityId: connector.saml.entityId,
       ssoUrl: connector.saml.ssoUrl,
+      ssoBinding: connector.saml.ssoBinding ?? 'HTTP-Redirect',
       metadataUrl: connector.saml.metadataUrl,
       // Fingerprints let an admin check which certificates are trusted without echoing them whole.
       certificates: connector.saml.certificates.map((pem) => ({
@@ -52,6 +53,7 @@ async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<Sa
     return {
       entityId: saml.entityId,
       ssoUrl: saml.ssoUrl,
+      ssoBinding: saml.ssoBinding,
       certificates: saml.certificates,
       metadataUrl: null,
     };
@@ -64,6 +66,7 @@ async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<Sa
     return {
       entityId: metadata.entityId,
       ssoUrl: metadata.ssoUrl,
+      ssoBinding: metadata.ssoBinding,
       certificates: metadata.certificates,
       metadataUrl: null,
     };

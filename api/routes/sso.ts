@@ -105,8 +105,14 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       expiresAt,
       deps.config.sessionSecret,
     );
-    const { url } = await samlClientFor(deps, connector).buildLoginUrl(relayState);
-    ctx.redirect(url);
+    const client = samlClientFor(deps, connector);
+    if (connector.saml?.ssoBinding === 'HTTP-POST') {
+      // The IdP takes AuthnRequests by POST only: the browser submits this form to it at once.
+      ctx.type = 'text/html';
+      ctx.body = (await client.buildLoginForm(relayState)).html;
+      return;
+    }
+    ctx.redirect((await client.buildLoginUrl(relayState)).url);
   });
 
   router.post('/v1/sso/:connectorId/acs', async (ctx) => {

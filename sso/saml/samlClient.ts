@@ -17,6 +17,7 @@ import {
   decodeSamlResponseField,
   inspectResponse,
 } from './responseChecks';
+import type { SamlBinding } from './idpMetadata';
 import { NAME_ID_FORMATS } from './spMetadata';
 
 export interface SamlClientOptions {
@@ -54,6 +55,8 @@ export interface SamlAssertion {
 
 export interface SamlClient {
   buildLoginUrl(relayState: string): Promise<{ url: string; requestId: string }>;
+  /** For IdPs that take AuthnRequests by HTTP-POST only: a self-submitting HTML form. */
+  buildLoginForm(relayState: string): Promise<{ html: string; requestId: string }>;
   validatePostResponse(body: { SAMLResponse?: unknown; RelayState?: unknown }): Promise<SamlAssertion>;
 }
 
@@ -67,20 +70,28 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
 
   // node-saml's SAML object is cheap and holds per-call state (its cache provider), so each login
   // and each response gets its own.
-  function samlFor(requestId: string | undefined): SAML {
+  function samlFor(requestId: string | undefined, binding: SamlBinding = 'HTTP-Redirect'): SAML {
     const cacheProvider = createSamlCacheProvider(options.requestStore, {
       connectorId: options.connectorId,
       requestTtlMs: options.requestTtlMs,
     });
-    return new SAML(nodeSamlConfig(options, cacheProvider, requestId));
+    return new SAML(nodeSamlConfig(options, cacheProvider, requestId, binding));
   }
+
+  // "_" first: SAML IDs are xs:ID (NCName), which must not start with a digit.
+  const newRequestId = () => `_${randomBytes(20).toString('hex')}`;
 
   return {
     async buildLoginUrl(relayState) {
-      // "_" first: SAML IDs are xs:ID (NCName), which must not start with a digit.
-      const requestId = `_${randomBytes(20).toString('hex')}`;
+      const requestId = newRequestId();
       const url = await samlFor(requestId).getAuthorizeUrlAsync(relayState, undefined, {});
       return { url, requestId };
+    },
+
+    async buildLoginForm(relayState) {
+      const requestId = newRequestId();
+      const html = await samlFor(requestId, 'HTTP-POST').getAuthorizeFormAsync(relayState, undefined, {});
+      return { html, requestId };
     },
 
     async validatePostResponse(body) {
@@ -126,6 +137,7 @@ function nodeSamlConfig(
   options: SamlClientOptions,
   cacheProvider: SamlConfig['cacheProvider'],
   requestId: string | undefined,
+  binding: SamlBinding,
 ): SamlConfig {
   return {
     issuer: options.spEntityId,
@@ -149,7 +161,9 @@ function nodeSamlConfig(
     // IdPs differ in which AuthnContext they can satisfy (Entra refuses unknown ones); MFA is the IdP's call.
     disableRequestedAuthnContext: true,
     identifierFormat: options.nameIdFormat ?? NAME_ID_FORMATS.unspecified,
-    authnRequestBinding: 'HTTP-Redirect',
+    authnRequestBinding: binding,
+    // The POST binding carries the request base64-encoded but not deflated (SAML bindings §3.5.4).
+    skipRequestCompression: binding === 'HTTP-POST',
     ...(requestId === undefined ? {} : { generateUniqueId: () => requestId }),
   };
 }

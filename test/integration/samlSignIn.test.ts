@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
-import { idpMetadataXml, testIdpKey } from '../helpers/samlIdp';
+import { TEST_IDP, buildSamlResponse, idpMetadataXml, testIdpKey } from '../helpers/samlIdp';
+import { spUrls } from '../../sso/connectorUrls';
 import {
   createSamlConnection,
   postConnector,
@@ -145,6 +146,40 @@ describe('connections', () => {
       },
     });
     expect(bad).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+  });
+
+  it('sends the AuthnRequest by an auto-submitting form to IdPs that take HTTP-POST only', async () => {
+    const org = await createOrgWithKey(stack.baseUrl);
+    const domain = await verifyDomain(stack, dns, org);
+    const created = await postConnector(stack, org, {
+      name: 'post only',
+      domains: [domain],
+      saml: { metadataXml: idpMetadataXml({ bindings: ['HTTP-POST'] }) },
+    });
+    expect(created).toMatchObject({ status: 201, body: { saml: { ssoBinding: 'HTTP-POST' } } });
+    const sp = spUrls(stack.config.publicUrl, created.body.id);
+    const login = await fetch(`${stack.baseUrl}/v1/sso/${created.body.id}/login`, { redirect: 'manual' });
+    expect(login.status).toBe(200);
+    expect(login.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await login.text();
+    expect(html).toContain(`action="${TEST_IDP.ssoUrl}"`);
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    const authnRequest = Buffer.from(field('SAMLRequest'), 'base64').toString('utf8');
+    const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1] ?? '';
+    expect(authnRequest).toContain(`AssertionConsumerServiceURL="${sp.acsUrl}"`);
+    const address = person(domain);
+    const res = await postAcs(stack, created.body.id, {
+      SAMLResponse: buildSamlResponse({
+        inResponseTo: requestId,
+        destination: sp.acsUrl,
+        recipient: sp.acsUrl,
+        audience: sp.entityId,
+        nameId: address,
+        attributes: { email: address },
+      }),
+      RelayState: field('RelayState').replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'),
+    });
+    expect(res.status).toBe(303);
   });
 
   it('refuses metadata with a DOCTYPE', async () => {
