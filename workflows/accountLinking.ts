@@ -2,12 +2,9 @@
 // gets the SSO identity and the org membership; it keeps its user ID, data and other memberships.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { IdentityStepInput } from './shared';
+import { SIGN_IN_ACTIVITY_OPTIONS, type IdentityStepInput } from './shared';
 
-const { upsertIdentity } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+const { upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function accountLinking(
   input: IdentityStepInput & { userId: string },

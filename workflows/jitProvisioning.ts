@@ -3,12 +3,9 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { UserIdKey } from './searchAttributes';
-import type { IdentityStepInput } from './shared';
+import { SIGN_IN_ACTIVITY_OPTIONS, type IdentityStepInput } from './shared';
 
-const { provisionUser, upsertIdentity } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+const { provisionUser, upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function jitProvisioning(
   input: IdentityStepInput,

@@ -1,6 +1,6 @@
 // Names, signals, queries and inputs shared by workflows and the clients that start them. This
 // module must stay importable outside the workflow sandbox (API) and inside it (bundle).
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, type ActivityOptions } from '@temporalio/workflow';
 import type { DomainVerificationTimings } from '../config';
 
 export interface DomainVerificationInput {
@@ -56,3 +56,12 @@ export interface IdentityStepInput extends SsoSignInInput {
 
 /** The workflow types that provision users; the provisioning routes list these. */
 export const PROVISIONING_WORKFLOW_TYPES = ['ssoSignIn', 'jitProvisioning', 'accountLinking'] as const;
+
+/**
+ * Sign-in steps retry without a limit (a database outage must not lose a sign-up): the backoff
+ * caps at one minute, and rule violations fail non-retryably instead.
+ */
+export const SIGN_IN_ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+};

@@ -8,12 +8,9 @@ import type { Activities } from '../activities';
 import { accountLinking } from './accountLinking';
 import { jitProvisioning } from './jitProvisioning';
 import { ConnectorIdKey, OrgIdKey, UserIdKey } from './searchAttributes';
-import type { SsoSignInInput, SsoSignInResult } from './shared';
+import { SIGN_IN_ACTIVITY_OPTIONS, type SsoSignInInput, type SsoSignInResult } from './shared';
 
-const { decideSignIn, upsertIdentity } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+const { decideSignIn, upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult> {
   const { decision, defaultRole } = await decideSignIn({ attemptId: input.attemptId });
@@ -25,27 +22,29 @@ export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult>
     return { outcome: 'returning', userId: decision.userId };
   }
 
-  const child = {
-    args: [{ ...input, role: defaultRole }] as [typeof input & { role: string }],
-    typedSearchAttributes: [
-      { key: OrgIdKey, value: input.orgId },
-      { key: ConnectorIdKey, value: input.connectorId },
-      ...(decision.kind === 'link' ? [{ key: UserIdKey, value: decision.userId }] : []),
-    ],
-  };
+  const step = { ...input, role: defaultRole };
   if (decision.kind === 'link') {
     upsertSearchAttributes([{ key: UserIdKey, value: decision.userId }]);
     const { userId } = await executeChild(accountLinking, {
-      ...child,
-      args: [{ ...input, role: defaultRole, userId: decision.userId }],
+      args: [{ ...step, userId: decision.userId }],
       workflowId: `${workflowInfo().workflowId}-link`,
+      typedSearchAttributes: searchAttributesOf(input, decision.userId),
     });
     return { outcome: 'linked', userId };
   }
   const result = await executeChild(jitProvisioning, {
-    ...child,
+    args: [step],
     workflowId: `${workflowInfo().workflowId}-jit`,
+    typedSearchAttributes: searchAttributesOf(input),
   });
   upsertSearchAttributes([{ key: UserIdKey, value: result.userId }]);
   return result;
+}
+
+function searchAttributesOf(input: SsoSignInInput, userId?: string) {
+  return [
+    { key: OrgIdKey, value: input.orgId },
+    { key: ConnectorIdKey, value: input.connectorId },
+    ...(userId ? [{ key: UserIdKey, value: userId }] : []),
+  ];
 }
