@@ -105,6 +105,37 @@ describe('connections', () => {
     expect(res).toMatchObject({ status: 409, body: { code: 'domain_in_use' } });
   });
 
+  it('lets one organization have several connections, each for its own domains', async () => {
+    const org = await createOrgWithKey(stack.baseUrl);
+    const [first, second] = [await verifyDomain(stack, dns, org), await verifyDomain(stack, dns, org)];
+    const made = [
+      await postConnector(stack, org, {
+        name: 'one',
+        domains: [first],
+        saml: { metadataXml: idpMetadataXml() },
+      }),
+      await postConnector(stack, org, {
+        name: 'two',
+        domains: [second],
+        saml: { metadataXml: idpMetadataXml() },
+      }),
+    ];
+    expect(made.map((res) => res.status)).toEqual([201, 201]);
+    const identify = async (domain: string) =>
+      (await request(stack.baseUrl, 'POST', '/v1/auth/identify', { body: { email: person(domain) } })).body;
+    expect(await identify(first)).toMatchObject({ method: 'sso', connectorId: made[0]?.body.id });
+    expect(await identify(second)).toMatchObject({ method: 'sso', connectorId: made[1]?.body.id });
+    const listed = await request<{ connectors: unknown[] }>(
+      stack.baseUrl,
+      'GET',
+      `/v1/orgs/${org.id}/connectors`,
+      {
+        token: org.key,
+      },
+    );
+    expect(listed.body.connectors).toHaveLength(2);
+  });
+
   it('keeps a domain that a connection uses from being deleted', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const domains = await request<{ domains: { id: string; domain: string }[] }>(
