@@ -30,6 +30,10 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     if (httpsPublicUrl) ctx.cookies.secure = true;
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
+    // Nothing here is meant to be framed, and sign-in URLs must not leak through Referer.
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     await next();
   });
   app.use(

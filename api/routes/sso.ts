@@ -109,6 +109,11 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     if (connector.saml?.ssoBinding === 'HTTP-POST') {
       // The IdP takes AuthnRequests by POST only: the browser submits this form to it at once.
       ctx.type = 'text/html';
+      // The page only submits its form to the IdP (node-saml's inline script does it on load).
+      ctx.set(
+        'Content-Security-Policy',
+        `default-src 'none'; script-src 'unsafe-inline'; form-action ${new URL(connector.saml.ssoUrl).origin}; frame-ancestors 'none'`,
+      );
       ctx.body = (await client.buildLoginForm(relayState)).html;
       return;
     }

@@ -34,6 +34,9 @@ describe('health', () => {
   it('answers liveness', async () => {
     const res = await api('GET', '/healthz');
     expect(res).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('cache-control')).toBe('no-store');
   });
 
   it('is ready when MongoDB and Temporal answer', async () => {

@@ -194,6 +194,9 @@ describe('connections', () => {
     expect(login.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await login.text();
     expect(html).toContain(`action="${TEST_IDP.ssoUrl}"`);
+    expect(login.headers.get('content-security-policy')).toContain(
+      `form-action ${new URL(TEST_IDP.ssoUrl).origin}`,
+    );
     const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
     const authnRequest = Buffer.from(field('SAMLRequest'), 'base64').toString('utf8');
     const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1] ?? '';
