@@ -9,6 +9,7 @@ const BENCHMARKS = {
   'saml-validate': async () => (await import('./samlValidate')).runSamlValidateBench(),
   'password-hash': async () => (await import('./passwordHash')).runPasswordHashBench(),
   'map-profile': async () => (await import('./mapProfile')).runMapProfileBench(),
+  'sso-sign-in': async () => (await import('./ssoSignIn')).runSsoSignInBench(),
 } satisfies Record<string, () => Promise<void>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;
