@@ -1,10 +1,10 @@
 // accountLinking: an existing account whose email is in one of the connection's verified domains
 // gets the SSO identity and the org membership; it keeps its user ID, data and other memberships.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { SIGN_IN_ACTIVITY_OPTIONS, type IdentityStepInput } from './shared';
 
-const { upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
+const { upsertIdentity } = proxyLocalActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function accountLinking(
   input: IdentityStepInput & { userId: string },

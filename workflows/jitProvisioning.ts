@@ -1,11 +1,11 @@
 // jitProvisioning: a first-time SSO user gets an account (email, name and avatar from the IdP),
 // the SSO identity with every other attribute on its profile, and the connection's default role.
-import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { UserIdKey } from './searchAttributes';
 import { SIGN_IN_ACTIVITY_OPTIONS, type IdentityStepInput } from './shared';
 
-const { provisionUser, upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
+const { provisionUser, upsertIdentity } = proxyLocalActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function jitProvisioning(
   input: IdentityStepInput,

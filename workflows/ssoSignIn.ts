@@ -3,14 +3,19 @@
 // returning identity, account linking and just-in-time provisioning; the latter two are child
 // workflows so each shows up under its own name in the Temporal UI. A broken rule is a completed
 // run with outcome "refused"; infrastructure trouble is retried until it succeeds.
-import { executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  executeChild,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { accountLinking } from './accountLinking';
 import { jitProvisioning } from './jitProvisioning';
 import { ConnectorIdKey, OrgIdKey, UserIdKey } from './searchAttributes';
 import { SIGN_IN_ACTIVITY_OPTIONS, type SsoSignInInput, type SsoSignInResult } from './shared';
 
-const { decideSignIn, upsertIdentity } = proxyActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
+const { decideSignIn, upsertIdentity } = proxyLocalActivities<Activities>(SIGN_IN_ACTIVITY_OPTIONS);
 
 export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult> {
   const { decision, defaultRole } = await decideSignIn({ attemptId: input.attemptId });
