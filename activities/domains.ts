@@ -6,7 +6,12 @@ import type { DomainDoc } from '../db/collections';
 import { isDuplicateKeyError, type Collections } from '../db/collections';
 import { recordAuditEvent } from '../db/audit';
 import type { DomainId } from '../domain/ids';
-import { recordMatches, reverificationOutcome, txtRecordFor } from '../domain/domainVerification';
+import {
+  nextMissingSince,
+  recordMatches,
+  reverificationOutcome,
+  txtRecordFor,
+} from '../domain/domainVerification';
 import type { TxtLookup } from './dns';
 
 export interface DomainActivityDeps {
@@ -120,15 +125,13 @@ export function createDomainActivities({ c, clock, lookupTxt }: DomainActivityDe
       const found = await recordPresent(domain);
       const now = clock();
       const outcome = reverificationOutcome({ found, missingSince: domain.missingSince, now, graceMs });
-      if (outcome === 'verified') {
+      if (outcome !== 'unverified') {
+        // nextMissingSince keeps the first time the record was seen missing: grace counts from there.
+        const missingSince = nextMissingSince({ found, missingSince: domain.missingSince, now });
         await c.domains.updateOne(
           { _id: domain._id },
-          { $set: { missingSince: null, lastCheckedAt: now, updatedAt: now } },
+          { $set: { missingSince, lastCheckedAt: now, updatedAt: now } },
         );
-      } else if (outcome === 'grace') {
-        // Keep the first time it was seen missing: the grace period counts from there.
-        await c.domains.updateOne({ _id: domain._id, missingSince: null }, { $set: { missingSince: now } });
-        await c.domains.updateOne({ _id: domain._id }, { $set: { lastCheckedAt: now, updatedAt: now } });
       } else {
         await c.domains.updateOne(
           { _id: domain._id, status: 'verified' },

@@ -1,13 +1,11 @@
 // Sessions are opaque random tokens (cookie for browsers, Bearer for API clients). The database
 // keeps a keyed digest only, and the session records how the user authenticated (amr).
-import type { Middleware } from 'koa';
-import { DomainError } from '../domain/errors';
 import type { ConnectorId, UserId } from '../domain/ids';
 import { findLiveSession, insertSession } from '../db/sessions';
 import type { SessionDoc } from '../db/collections';
 import { randomToken, tokenDigest } from '../security/tokens';
 import { bearerToken } from './middleware/auth';
-import type { ApiContext, ApiDeps, ApiState } from './context';
+import type { ApiContext, ApiDeps } from './context';
 
 export const SESSION_COOKIE = 'sso_session';
 
@@ -40,13 +38,4 @@ export async function readSession(deps: ApiDeps, ctx: ApiContext): Promise<Sessi
   const token = bearerToken(ctx.get('authorization') || undefined) ?? ctx.cookies.get(SESSION_COOKIE);
   if (!token) return null;
   return findLiveSession(deps.c, tokenDigest(token, deps.config.sessionSecret), deps.clock());
-}
-
-export function requireSession(deps: ApiDeps): Middleware<ApiState & { session?: SessionDoc }> {
-  return async (ctx, next) => {
-    const session = await readSession(deps, ctx);
-    if (!session) throw new DomainError('unauthorized', 'Sign in first');
-    ctx.state.session = session;
-    await next();
-  };
 }

@@ -11,6 +11,7 @@ import { DomainError, isErrorCode } from '../domain/errors';
 import { ConnectorIdKey, OrgIdKey } from '../workflows/searchAttributes';
 import type { SsoSignInInput, SsoSignInResult } from '../workflows/shared';
 import type { ApiDeps } from './context';
+import { TIMED_OUT, withinBound } from './withinBound';
 
 /** The innermost ApplicationFailure's type, if it is one of our error codes. */
 function failureCode(error: unknown): string | undefined {
@@ -22,19 +23,6 @@ function failureCode(error: unknown): string | undefined {
   }
   return code;
 }
-
-async function withinBound<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const TIMED_OUT = Symbol('timed out');
 
 export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpSettings> {
   try {

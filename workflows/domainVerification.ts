@@ -4,7 +4,7 @@
 // unverified. continueAsNew keeps the history bounded over days of waiting.
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { nextCheckDelay } from '../domain/domainVerification';
+import { nextCheckDelay, verificationDeadlineReached } from '../domain/domainVerification';
 import {
   checkNowSignal,
   verificationStatusQuery,
@@ -41,7 +41,7 @@ export async function domainVerification(input: DomainVerificationInput): Promis
       if (outcome === 'taken') return (status.phase = 'failed');
       if (outcome === 'verified') {
         status.phase = 'monitoring';
-      } else if (Date.now() - startedAtMs >= input.timings.deadlineMs) {
+      } else if (verificationDeadlineReached(new Date(startedAtMs), new Date(), input.timings.deadlineMs)) {
         await markDomainFailed({ domainId: input.domainId, reason: 'deadline' });
         return (status.phase = 'failed');
       }

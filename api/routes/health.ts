@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { pingMongo } from '../../db/client';
 import { openApiDocument } from '../openapi';
+import { TIMED_OUT, withinBound } from '../withinBound';
 import type { ApiDeps, ApiState } from '../context';
 
 async function check(
@@ -8,17 +9,10 @@ async function check(
   probe: () => Promise<unknown>,
   timeoutMs: number,
 ): Promise<[string, string]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-  });
   try {
-    await Promise.race([probe(), timeout]);
-    return [name, 'ok'];
+    return [name, (await withinBound(probe(), timeoutMs)) === TIMED_OUT ? 'unavailable' : 'ok'];
   } catch {
     return [name, 'unavailable'];
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -11,8 +11,10 @@ import { hashPassword, verifyPassword } from '../../security/passwords';
 import { spUrls } from '../../sso/connectorUrls';
 import type { ApiDeps } from '../context';
 
-// Spent on unknown emails too, so response time does not tell which emails have accounts.
-const DUMMY_HASH = hashPassword('not-a-real-password');
+// Spent on unknown emails too, so response time does not tell which emails have accounts. Made on
+// first use rather than at import, so starting the API costs no scrypt.
+let dummyHash: Promise<string> | undefined;
+const dummy = () => (dummyHash ??= hashPassword('not-a-real-password'));
 
 /** sso_required tells the client where to go: the connection's login URL (rule 7). */
 function ssoRequired(deps: ApiDeps, connectorId: string): DomainError {
@@ -43,7 +45,7 @@ export async function passwordSignIn(
     !enforced &&
     (user?.passwordHash
       ? await verifyPassword(input.password, user.passwordHash)
-      : (await verifyPassword(input.password, await DUMMY_HASH), false));
+      : (await verifyPassword(input.password, await dummy()), false));
   const decision = passwordSignInPolicy({
     ...(enforced ? { enforcedDomain: { connectorId: enforced._id } } : {}),
     clientTooOld: isDesktopClientTooOld(input.clientVersion, deps.config.desktopMinVersion),
