@@ -1,0 +1,138 @@
+// Records one history per workflow type and path from real runs on the real servers, for the
+// replay test. Run it (`npm run histories:record`) only when a workflow changes on purpose in a
+// way that runs already in flight could not follow: see README, "Changing a workflow".
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { domainVerificationWorkflowId } from '../../workflows/shared';
+import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
+import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
+import { request } from '../helpers/http';
+import { idpMetadataXml } from '../helpers/samlIdp';
+import { createSamlConnection, signIn } from '../helpers/sso';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually } from '../helpers/wait';
+
+const DIR = join(import.meta.dirname);
+
+let dns: TestDnsServer;
+let stack: TestStack;
+let metadataServer: Server;
+
+beforeAll(async () => {
+  dns = await startDnsServer();
+  stack = await startTestStack({
+    DNS_SERVERS: dns.address,
+    DNS_TIMEOUT: '300ms',
+    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+    DOMAIN_VERIFICATION_MAX_INTERVAL: '1s',
+    DOMAIN_VERIFICATION_DEADLINE: '10m',
+    DOMAIN_REVERIFICATION_INTERVAL: '300ms',
+    DOMAIN_REVERIFICATION_GRACE: '1s',
+    DOMAIN_VERIFICATION_CHECKS_PER_RUN: '4',
+    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+  });
+  metadataServer = createServer((_req, res) => res.end(idpMetadataXml()));
+  await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await dns?.stop();
+  metadataServer?.close();
+});
+
+async function save(name: string, workflowId: string, runId?: string): Promise<void> {
+  const history = await stack.services.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+  // historyToJSON from @temporalio/common trips over its own second copy of protobufjs, so the
+  // generated class writes the history (and reads it back in the replay test).
+  const { History } = temporal.api.history.v1;
+  const json = History.toObject(History.create(history), {
+    longs: String,
+    enums: String,
+    bytes: String,
+    json: true,
+  });
+  // The workflow ID goes along: child workflow IDs derive from it, and replay must see the same.
+  await writeFile(join(DIR, `${name}.json`), `${JSON.stringify({ workflowId, history: json }, null, 2)}\n`);
+}
+
+/** Runs matching a visibility query, oldest first (the dev server has no ORDER BY). */
+async function runsOf(query: string) {
+  const runs: { workflowId: string; runId: string; type: string; startTime: Date }[] = [];
+  for await (const run of stack.services.temporal.workflow.list({ query }))
+    runs.push({ workflowId: run.workflowId, runId: run.runId, type: run.type, startTime: run.startTime });
+  return runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+}
+
+it('records domain verification: found after a miss, monitored, continued as new, then lapsed', async () => {
+  const org = await createOrgWithKey(stack.baseUrl);
+  const added = await request<{ id: string; txtRecord: { name: string; value: string } }>(
+    stack.baseUrl,
+    'POST',
+    `/v1/orgs/${org.id}/domains`,
+    { token: org.key, body: { domain: uniqueDomain() } },
+  );
+  expect(added.status).toBe(201);
+  const workflowId = domainVerificationWorkflowId(added.body.id);
+  const handle = stack.services.temporal.workflow.getHandle(workflowId);
+  const firstRunId = (await handle.describe()).runId;
+  await eventually(
+    async () => ((await handle.query<{ checks: number }>('status')).checks >= 2 ? true : undefined),
+    'two misses',
+  );
+  dns.setTxt(added.body.txtRecord.name, [added.body.txtRecord.value]);
+  await handle.signal('checkNow');
+  await eventually(
+    async () => ((await handle.describe()).runId !== firstRunId ? true : undefined),
+    'a continue-as-new while monitoring',
+  );
+  dns.removeTxt(added.body.txtRecord.name);
+  expect(await handle.result()).toBe('unverified');
+  await save('domainVerification-verify-monitor', workflowId, firstRunId);
+  await save('domainVerification-lapse', workflowId);
+});
+
+it('records sign-ins: JIT, returning, and linking an existing account', async () => {
+  const fixture = await createSamlConnection(stack, dns, { jit: { enabled: true } });
+  const jitEmail = `jit@${fixture.domain}`;
+  const jit = await signIn(stack, fixture, { nameId: jitEmail, attributes: { email: jitEmail } });
+  expect(jit.status).toBe(303);
+  const returning = await signIn(stack, fixture, { nameId: jitEmail, attributes: { email: jitEmail } });
+  expect(returning.status).toBe(303);
+
+  const linkEmail = `link@${fixture.domain}`;
+  const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
+    body: { email: linkEmail, password: 'a long enough password 1' },
+  });
+  expect(signUp.status).toBe(201);
+  const linked = await signIn(stack, fixture, { nameId: linkEmail, attributes: { email: linkEmail } });
+  expect(linked.status).toBe(303);
+
+  const runs = await runsOf(`ConnectorId = "${fixture.connectorId}"`);
+  const signIns = runs.filter((run) => run.type === 'ssoSignIn');
+  expect(signIns).toHaveLength(3);
+  const [jitRun, returningRun, linkRun] = signIns as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
+  await save('ssoSignIn-jit', jitRun.workflowId, jitRun.runId);
+  await save('ssoSignIn-returning', returningRun.workflowId, returningRun.runId);
+  await save('ssoSignIn-link', linkRun.workflowId, linkRun.runId);
+  for (const type of ['jitProvisioning', 'accountLinking']) {
+    const child = runs.find((run) => run.type === type);
+    expect(child).toBeDefined();
+    await save(type, child!.workflowId, child!.runId);
+  }
+});
+
+it('records a metadata URL fetch', async () => {
+  const { port } = metadataServer.address() as AddressInfo;
+  const handle = await stack.services.temporal.workflow.start('idpMetadataFetch', {
+    taskQueue: stack.config.temporalTaskQueue,
+    workflowId: 'idp-metadata-history',
+    args: [{ url: `http://127.0.0.1:${port}/metadata.xml` }],
+  });
+  await handle.result();
+  await save('idpMetadataFetch', handle.workflowId);
+});
