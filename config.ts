@@ -1,6 +1,7 @@
 // The only module that reads process.env. Every setting is validated here, once, so a bad value
 // stops the process at startup with a message that names the variable, not later mid-request.
 import { z } from 'zod';
+import ipaddr from 'ipaddr.js';
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -87,6 +88,9 @@ const envSchema = z.object({
   SAML_CLOCK_SKEW: duration('60s'),
   SAML_REQUEST_TTL: duration('10m'),
   SIGN_IN_WAIT: duration('10s'),
+  IDP_FETCH_ALLOWED_NETWORKS: list.pipe(
+    z.array(z.string().refine((text) => ipaddr.isValidCIDR(text), 'expected a network such as 10.0.0.0/8')),
+  ),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -120,6 +124,8 @@ export interface Config {
   domainVerification: DomainVerificationTimings;
   saml: { clockSkewMs: number; requestTtlMs: number };
   signInWaitMs: number;
+  /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
+  idpFetchAllowedNetworks: string[];
   dataDir: string;
 }
 
@@ -190,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
+    idpFetchAllowedNetworks: e.IDP_FETCH_ALLOWED_NETWORKS,
     dataDir: e.DATA_DIR,
   };
 }

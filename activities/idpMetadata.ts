@@ -1,8 +1,17 @@
-// Fetches an IdP's metadata document from the URL an admin gave, with a time limit and a size
-// limit enforced while streaming (a hostile URL must not tie up a worker or fill its memory).
+// Fetches an IdP's metadata document from the URL an admin gave. The URL is untrusted: the fetch
+// goes only to public addresses (or networks the operator allowed), over https in production,
+// with a time limit and a size limit enforced while streaming, and every way of not getting a
+// document fails alike (security/untrustedFetch.ts says why).
 import { ApplicationFailure } from '@temporalio/activity';
+import {
+  ResponseTooLargeError,
+  fetchUntrustedUrl,
+  type UntrustedFetchOptions,
+  type UntrustedFetchPolicy,
+} from '../security/untrustedFetch';
 import { IDP_METADATA_MAX_BYTES, parseIdpMetadata } from '../sso/saml/idpMetadata';
 import { SamlMetadataError } from '../sso/saml/errors';
+import type { InsecureHttpPolicy } from '../domain/idpUrls';
 
 export interface IdpSettings {
   entityId: string;
@@ -11,47 +20,36 @@ export interface IdpSettings {
   certificates: string[];
 }
 
-export async function readLimited(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes)
-    throw new SamlMetadataError('saml_metadata_too_large', 'The metadata document is too large');
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new SamlMetadataError('saml_metadata_too_large', 'The metadata document is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+/** The same message for every unreachable case, whatever the cause, so no answer maps a network. */
+export const IDP_UNAVAILABLE_MESSAGE = 'The metadata URL could not be read';
 
-export function createIdpMetadataActivities(deps: { timeoutMs: number; allowInsecureHttp: boolean }) {
+export function createIdpMetadataActivities(deps: {
+  timeoutMs: number;
+  fetchPolicy: UntrustedFetchPolicy;
+  /** For the SSO URL inside the document. */
+  insecureHttp: InsecureHttpPolicy;
+  /** DNS for the metadata host; the system resolver by default. */
+  resolve?: UntrustedFetchOptions['resolve'];
+}) {
   return {
     async fetchIdpMetadata({ url }: { url: string }): Promise<IdpSettings> {
-      let response: Response;
+      let xml: string;
       try {
-        response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(deps.timeoutMs) });
-      } catch {
-        // Network trouble is worth a few retries; the workflow bounds them.
-        throw ApplicationFailure.retryable('The metadata URL could not be reached', 'idp_unavailable');
-      }
-      if (!response.ok) {
-        throw ApplicationFailure.nonRetryable(
-          `The metadata URL answered HTTP ${response.status}`,
-          'idp_metadata_invalid',
-        );
-      }
-      try {
-        const metadata = parseIdpMetadata(await readLimited(response, IDP_METADATA_MAX_BYTES), {
-          allowInsecureHttp: deps.allowInsecureHttp,
+        xml = await fetchUntrustedUrl(url, {
+          policy: deps.fetchPolicy,
+          timeoutMs: deps.timeoutMs,
+          maxBytes: IDP_METADATA_MAX_BYTES,
+          ...(deps.resolve ? { resolve: deps.resolve } : {}),
         });
+      } catch (error) {
+        if (error instanceof ResponseTooLargeError)
+          throw ApplicationFailure.nonRetryable('The metadata document is too large', 'idp_metadata_invalid');
+        // Worth a few retries (the workflow bounds them): a refused address, a closed port and an
+        // HTTP error all take this one path, so retrying them alike also keeps their timing alike.
+        throw ApplicationFailure.retryable(IDP_UNAVAILABLE_MESSAGE, 'idp_unavailable');
+      }
+      try {
+        const metadata = parseIdpMetadata(xml, { insecureHttp: deps.insecureHttp });
         return {
           entityId: metadata.entityId,
           ssoUrl: metadata.ssoUrl,

@@ -1,6 +1,7 @@
 // createActivities(deps): every activity the worker registers, closed over injected dependencies
 // (database, clock, DNS resolver, config) so tests run them against real servers of their own.
 import type { Config } from '../config';
+import { insecureHttpPolicy } from '../domain/idpUrls';
 import type { Collections } from '../db/collections';
 import type { Logger } from '../logger';
 import { createDnsActivities } from './dns';
@@ -22,7 +23,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createIdentityActivities({ c: deps.c, clock: deps.clock }),
     ...createIdpMetadataActivities({
       timeoutMs: 10_000,
-      allowInsecureHttp: deps.config.env !== 'production',
+      fetchPolicy: {
+        httpsOnly: deps.config.env === 'production',
+        allowedNetworks: deps.config.idpFetchAllowedNetworks,
+      },
+      insecureHttp: insecureHttpPolicy(deps.config.env),
     }),
   };
 }

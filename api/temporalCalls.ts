@@ -33,8 +33,7 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
       workflowExecutionTimeout: '2m',
     });
     const result = await withinBound(handle.result() as Promise<IdpSettings>, 30_000);
-    if (result === TIMED_OUT)
-      throw new DomainError('idp_unavailable', 'The metadata URL did not answer in time');
+    if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
     return result;
   } catch (error) {
     if (error instanceof WorkflowFailedError) {

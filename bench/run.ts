@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const BENCHMARKS = {
   'saml-validate': async () => (await import('./samlValidate')).runSamlValidateBench(),
+  'saml-hostile': async () => (await import('./samlHostile')).runSamlHostileBench(),
   'password-hash': async () => (await import('./passwordHash')).runPasswordHashBench(),
   'map-profile': async () => (await import('./mapProfile')).runMapProfileBench(),
   'sso-sign-in': async () => (await import('./ssoSignIn')).runSsoSignInBench(),

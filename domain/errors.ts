@@ -55,6 +55,7 @@ export const ERRORS = {
   // Why a SAML response was refused (sso/saml/errors.ts names the same codes).
   saml_response_missing: rule(400, 'The SAMLResponse field is missing'),
   saml_response_too_large: rule(413, 'The SAML response is too large'),
+  saml_response_too_complex: rule(400, 'The SAML response has more elements or nesting than a real one'),
   saml_response_malformed: rule(400, 'The SAML response is not well-formed'),
   saml_doctype_forbidden: rule(400, 'The SAML response contains a DOCTYPE, which is not allowed'),
   saml_multiple_assertions: rule(400, 'The SAML response contains more than one assertion'),

@@ -8,6 +8,7 @@ import { newId } from '../../db/ids';
 import { mergeAttributeMapping } from '../../domain/attributeMapping';
 import { normalizeDomain } from '../../domain/domainName';
 import { DomainError, orThrow } from '../../domain/errors';
+import { idpUrlProblem, insecureHttpPolicy } from '../../domain/idpUrls';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import { spUrls } from '../../sso/connectorUrls';
 import { SamlMetadataError } from '../../sso/saml/errors';
@@ -48,7 +49,15 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc) {
   };
 }
 
+/** A URL the connection would use over plain http where that is not allowed (production). */
+function checkIdpUrl(deps: ApiDeps, field: string, url: string): void {
+  const problem = idpUrlProblem(url, insecureHttpPolicy(deps.config.env));
+  if (problem) throw new DomainError('validation_failed', `${field} ${problem}`, { field });
+}
+
 async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<SamlIdpSettings> {
+  if ('entityId' in saml) checkIdpUrl(deps, 'saml.ssoUrl', saml.ssoUrl);
+  if ('metadataUrl' in saml) checkIdpUrl(deps, 'saml.metadataUrl', saml.metadataUrl);
   if ('entityId' in saml)
     return {
       entityId: saml.entityId,
@@ -61,7 +70,7 @@ async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<Sa
     return { ...(await fetchIdpSettings(deps, saml.metadataUrl)), metadataUrl: saml.metadataUrl };
   try {
     const metadata = parseIdpMetadata(saml.metadataXml, {
-      allowInsecureHttp: deps.config.env !== 'production',
+      insecureHttp: insecureHttpPolicy(deps.config.env),
     });
     return {
       entityId: metadata.entityId,

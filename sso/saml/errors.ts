@@ -6,6 +6,7 @@
 export type SamlValidationErrorCode =
   | 'saml_response_missing'
   | 'saml_response_too_large'
+  | 'saml_response_too_complex'
   | 'saml_response_malformed'
   | 'saml_doctype_forbidden'
   | 'saml_multiple_assertions'

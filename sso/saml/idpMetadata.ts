@@ -2,6 +2,7 @@
 // a SAML connection. The document is hostile input: it is size-capped, refused if it carries a
 // DTD, parsed strictly, and only the few values a connection needs are taken from it.
 import { X509Certificate } from 'node:crypto';
+import { idpUrlProblem, type InsecureHttpPolicy } from '../../domain/idpUrls';
 import { SamlMetadataError } from './errors';
 import {
   SAML_NS,
@@ -30,8 +31,8 @@ export interface IdpMetadata {
 export interface ParseIdpMetadataOptions {
   /** Refuse larger documents (UTF-8 bytes). */
   maxBytes?: number;
-  /** Allow plain-http SSO URLs on hosts other than loopback (development setups only). */
-  allowInsecureHttp?: boolean;
+  /** Plain-http SSO URLs: refused in production; loopback only by default. */
+  insecureHttp?: InsecureHttpPolicy;
   /** For `validUntil`; defaults to the current time. */
   now?: Date;
 }
@@ -46,7 +47,6 @@ const BINDING_URNS: Record<SamlBinding, string> = {
 // This SP sends AuthnRequests by redirect, so a Redirect endpoint wins when the IdP offers both.
 const BINDING_PREFERENCE: SamlBinding[] = ['HTTP-Redirect', 'HTTP-POST'];
 const MAX_ENTITY_ID_LENGTH = 1024;
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function invalid(message: string): SamlMetadataError {
   return new SamlMetadataError('saml_metadata_invalid', message);
@@ -82,7 +82,7 @@ export function parseIdpMetadata(xml: string, options: ParseIdpMetadataOptions =
   const descriptor = idpDescriptorOf(entity);
   if (!descriptor) throw invalid('The IdP metadata has no SAML 2.0 IDPSSODescriptor');
 
-  const { ssoUrl, ssoBinding } = selectSsoService(descriptor, options.allowInsecureHttp ?? false);
+  const { ssoUrl, ssoBinding } = selectSsoService(descriptor, options.insecureHttp ?? 'loopback');
   const certificates = signingCertificates(descriptor);
   if (certificates.length === 0) throw invalid('The IdP metadata has no signing certificate');
 
@@ -128,36 +128,23 @@ function checkValidUntil(element: Element, now: Date): void {
 
 function selectSsoService(
   descriptor: Element,
-  allowInsecureHttp: boolean,
+  insecureHttp: InsecureHttpPolicy,
 ): { ssoUrl: string; ssoBinding: SamlBinding } {
   const services = childElements(descriptor, SAML_NS.metadata, 'SingleSignOnService');
   for (const binding of BINDING_PREFERENCE) {
     const service = services.find((candidate) => attributeOf(candidate, 'Binding') === BINDING_URNS[binding]);
     if (!service) continue;
     const location = attributeOf(service, 'Location')?.trim() ?? '';
-    return { ssoUrl: checkedSsoUrl(location, allowInsecureHttp), ssoBinding: binding };
+    return { ssoUrl: checkedSsoUrl(location, insecureHttp), ssoBinding: binding };
   }
   throw invalid('The IdP metadata has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding');
 }
 
-// Browsers are sent to this URL, so it must be a web URL (never javascript: or data:); plain http
-// would expose the AuthnRequest and the user's IdP session to the network.
-function checkedSsoUrl(location: string, allowInsecureHttp: boolean): string {
-  let url: URL;
-  try {
-    url = new URL(location);
-  } catch {
-    throw invalid('The IdP SingleSignOnService Location is not a URL');
-  }
-  const secure = url.protocol === 'https:';
-  const http = url.protocol === 'http:';
-  if (!secure && !(http && (allowInsecureHttp || LOOPBACK_HOSTS.has(url.hostname)))) {
-    throw invalid('The IdP SingleSignOnService Location must be an https URL');
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw invalid('The IdP SingleSignOnService Location must not contain credentials');
-  }
-  return url.href;
+// Browsers are sent to this URL, so it must be a web URL (never javascript: or data:).
+function checkedSsoUrl(location: string, insecureHttp: InsecureHttpPolicy): string {
+  const problem = idpUrlProblem(location, insecureHttp);
+  if (problem) throw invalid(`The IdP SingleSignOnService Location ${problem}`);
+  return new URL(location).href;
 }
 
 /** Certificates of KeyDescriptors for signing (or with no `use`, which means both), deduplicated. */

@@ -1,17 +1,20 @@
 // Checks around node-saml's validation of a posted SAMLResponse.
 //
-// Before node-saml: the raw form field and the unverified document are checked for everything that
-// can be refused without trusting them (size, encoding, DTDs, assertion count, who it is for, and
-// when). Refusing on unverified data is always safe; these checks exist for defence in depth and
-// to give each failure its own code.
+// Before node-saml: the raw form field is bounded (size, encoding, DTDs, nesting and element
+// count, before any DOM is built), the posted document is checked for what can be refused without
+// trusting it (assertion count, who it is for, and when), and every signature in it must verify
+// (signatures.ts). The envelope fields are then checked again on the signed Response bytes when
+// the Response is signed, and the assertion only ever as signed bytes.
 //
 // After node-saml: the assertion it verified (signed bytes only) is checked again for what
 // node-saml 5 does not check on assertions: the IdP issuer, the bearer confirmation's Recipient and
-// its InResponseTo. Only that second pass is trusted.
+// its InResponseTo, and that it is the assertion verified here.
 import { SamlValidationError, type SamlValidationErrorCode } from './errors';
+import { ALLOWED_DIGEST_METHODS, ALLOWED_SIGNATURE_METHODS, verifySignatures } from './signatures';
 import {
   SAML_NS,
   attributeOf,
+  checkXmlShape,
   childElements,
   containsProcessingInstruction,
   descendantElements,
@@ -20,6 +23,7 @@ import {
   isNamed,
   parseStrictXml,
   textOf,
+  type XmlShapeLimits,
 } from './xml';
 
 export interface ResponseExpectations {
@@ -28,6 +32,8 @@ export interface ResponseExpectations {
   acsUrl: string;
   clockSkewMs: number;
   nowMs: number;
+  /** PEM; every signature in a response must verify with one of them. */
+  idpCertificates: readonly string[];
 }
 
 /**
@@ -35,6 +41,16 @@ export interface ResponseExpectations {
  * many group claims stays well under 100 KB.
  */
 export const SAML_RESPONSE_MAX_LENGTH = 256 * 1024;
+
+/**
+ * What a response may contain before any DOM is built. A real one nests about 10 deep (Response,
+ * Assertion, Signature, SignedInfo, Reference, Transforms...) and has 50 to 300 elements (Entra ID
+ * puts at most 150 groups in a SAML token, then sends a link instead), with one to three
+ * attributes each. The limits leave room for IdPs that send every directory group (about 1,900
+ * values) while bounding what the DOM, canonicalization and XPath passes cost: about 30 µs per
+ * element, so some 60 ms at the limit instead of a second for 27,000 elements.
+ */
+export const SAML_RESPONSE_SHAPE: XmlShapeLimits = { maxDepth: 64, maxElements: 2_000, maxAttributes: 4_000 };
 
 const STATUS_SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -67,10 +83,19 @@ export function decodeSamlResponseField(value: unknown, maxLength: number): { ba
   }
   if (hasDoctypeOrEntity(xml))
     fail('saml_doctype_forbidden', 'SAMLResponse must not contain a DOCTYPE or ENTITY declaration');
+  const shape = checkXmlShape(xml, SAML_RESPONSE_SHAPE);
+  if (shape === 'too_complex')
+    fail('saml_response_too_complex', 'SAMLResponse has more elements or nesting than a SAML response needs');
+  if (shape === 'malformed') fail('saml_response_malformed', 'SAMLResponse is not well-formed XML');
   return { base64, xml };
 }
 
-/** Checks the unverified document; returns what the verified pass must match. */
+/**
+ * Checks the posted document and verifies every signature in it; returns what node-saml's result
+ * must match. Envelope fields are checked on the posted document first (refusing on unverified
+ * data is safe, and an unsigned IdP error response still gets its own code), then again on the
+ * signed bytes when the Response is signed; the assertion is checked only as signed bytes.
+ */
 export function inspectResponse(
   xml: string,
   expect: ResponseExpectations,
@@ -88,12 +113,7 @@ export function inspectResponse(
 
   const elements = [response, ...descendantElements(response)];
   checkUniqueIds(elements);
-  checkResponseIssuer(response, expect);
-  const destination = attributeOf(response, 'Destination');
-  if (destination !== undefined && !sameUrl(destination, expect.acsUrl)) {
-    fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL');
-  }
-  checkStatus(response);
+  const postedInResponseTo = checkEnvelope(response, expect);
   checkSignatureAlgorithms(elements);
 
   if (
@@ -120,11 +140,25 @@ export function inspectResponse(
     fail('saml_response_malformed', 'The response contains no assertion');
   }
 
-  const inResponseTo = attributeOf(response, 'InResponseTo') ?? '';
+  const signed = verifySignatures(xml, { response, assertion }, expect.idpCertificates);
+  if (signed.response && checkEnvelope(signed.response, expect) !== postedInResponseTo)
+    fail('saml_signature_invalid', 'The signed Response does not answer the request the posted one names');
+  const inResponseTo = postedInResponseTo;
   if (!SAML_ID.test(inResponseTo))
     fail('saml_unsolicited_response', 'The response does not answer a sign-in request from this service');
-  checkAssertion(assertion, expect, inResponseTo);
-  return { inResponseTo, assertionId: attributeOf(assertion, 'ID') ?? '' };
+  checkAssertion(signed.assertion, expect, inResponseTo);
+  return { inResponseTo, assertionId: attributeOf(signed.assertion, 'ID') ?? '' };
+}
+
+/** Issuer, Destination and Status of a Response; returns its InResponseTo ('' when absent). */
+function checkEnvelope(response: Element, expect: ResponseExpectations): string {
+  checkResponseIssuer(response, expect);
+  const destination = attributeOf(response, 'Destination');
+  if (destination !== undefined && !sameUrl(destination, expect.acsUrl)) {
+    fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL');
+  }
+  checkStatus(response);
+  return attributeOf(response, 'InResponseTo') ?? '';
 }
 
 /** Checks the assertion node-saml verified (its signed bytes, serialized). */
@@ -298,20 +332,8 @@ function sameUrl(actual: string, expected: string): boolean {
   }
 }
 
-// SHA-1 is broken for collision resistance, and a signature is only as strong as its hash: both
-// the signature method and every reference digest must use SHA-2. (Checked on the unverified
-// document: refusing is always safe, and node-saml then verifies what is left.)
-const ALLOWED_SIGNATURE_METHODS = new Set([
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
-]);
-const ALLOWED_DIGEST_METHODS = new Set([
-  'http://www.w3.org/2001/04/xmlenc#sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#sha384',
-  'http://www.w3.org/2001/04/xmlenc#sha512',
-]);
-
+// Checked on the posted document, before any cryptography: refusing is always safe, and it names
+// the problem (an IdP still configured for SHA-1) instead of reporting a bad signature.
 function checkSignatureAlgorithms(elements: Element[]): void {
   for (const element of elements) {
     if (element.namespaceURI !== SAML_NS.xmldsig) continue;

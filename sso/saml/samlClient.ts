@@ -1,6 +1,7 @@
 // The SAML service provider for one connection: sends AuthnRequests (HTTP-Redirect) and accepts
 // only the signed answer to one of them (HTTP-POST). node-saml does the protocol and the signature
-// work; responseChecks.ts adds the checks node-saml 5 leaves out and gives every refusal a code.
+// work; responseChecks.ts adds the checks node-saml 5 leaves out (every signature present must
+// verify, not just one) and gives every refusal a code.
 import { randomBytes } from 'node:crypto';
 import {
   SAML,
@@ -9,6 +10,7 @@ import {
   type Profile,
   type SamlConfig,
 } from '@node-saml/node-saml';
+import { parseCertificate } from '../certificates';
 import { SamlRequestStoreError, SamlValidationError, type SamlValidationErrorCode } from './errors';
 import { createSamlCacheProvider, type SamlRequestStore } from './requestStore';
 import {
@@ -66,6 +68,7 @@ const MAX_RELAY_STATE_LENGTH = 4096;
 
 export function createSamlClient(options: SamlClientOptions): SamlClient {
   checkOptions(options);
+  const idpCertificates = options.idp.certificates.map(toPem);
   const maxResponseLength = options.maxResponseLength ?? SAML_RESPONSE_MAX_LENGTH;
 
   // node-saml's SAML object is cheap and holds per-call state (its cache provider), so each login
@@ -102,6 +105,7 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
         spEntityId: options.spEntityId,
         acsUrl: options.acsUrl,
         clockSkewMs: options.clockSkewMs,
+        idpCertificates,
       };
       const expected = inspectResponse(xml, { ...expectations, nowMs: Date.now() });
 
@@ -116,6 +120,12 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
       return toSamlAssertion(options, profile, expected.inResponseTo, relayState);
     },
   };
+}
+
+function toPem(certificate: string): string {
+  const parsed = parseCertificate(certificate);
+  if (!parsed) throw new TypeError('A SAML connection certificate is not an X.509 certificate');
+  return parsed.toString();
 }
 
 function checkOptions(options: SamlClientOptions): void {
@@ -150,8 +160,9 @@ function nodeSamlConfig(
     // and refuses a response whose only signature is the Response's (Keycloak's default, an Entra
     // ID option). With both flags false it still requires a valid signature, on the Response or
     // else on the assertion, and then reads the assertion only from the bytes that signature
-    // covers, so a response-only signature protects the assertion just as well. The SP metadata
-    // still asks IdPs for signed assertions.
+    // covers, so a response-only signature protects the assertion just as well. It would ignore a
+    // broken signature beside a valid one; inspectResponse has refused that already. The SP
+    // metadata still asks IdPs for signed assertions.
     wantAssertionsSigned: false,
     wantAuthnResponseSigned: false,
     validateInResponseTo: ValidateInResponseTo.always,

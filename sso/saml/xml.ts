@@ -2,6 +2,7 @@
 // from outside (uploads, fetched URLs, browser posts), so parsing is all-or-nothing: any complaint
 // from the parser refuses the document rather than letting a lenient parser guess.
 import { DOMParser } from '@xmldom/xmldom';
+import { SaxesParser } from 'saxes';
 
 export const SAML_NS = {
   protocol: 'urn:oasis:names:tc:SAML:2.0:protocol',
@@ -20,6 +21,49 @@ const DOCUMENT_TYPE_NODE = 10;
  */
 export function hasDoctypeOrEntity(xml: string): boolean {
   return /<!\s*(DOCTYPE|ENTITY)/i.test(xml);
+}
+
+export interface XmlShapeLimits {
+  maxDepth: number;
+  maxElements: number;
+  /** Attributes, namespace declarations included, over the whole document. */
+  maxAttributes: number;
+}
+
+export type XmlShape = 'ok' | 'too_complex' | 'malformed';
+
+class TooComplex extends Error {}
+
+/**
+ * Building a DOM, canonicalizing it and running XPath over it (xmldom, xml-crypto, node-saml)
+ * costs far more per element and attribute than reading the text does, and some of those passes
+ * recurse. This streaming pass (no tree is built) stops at the first element or attribute over
+ * the limits, so a hostile document costs a bounded amount before any of that runs. A document
+ * the streaming parser finds malformed is refused too: a DOM parser would refuse it as well.
+ */
+export function checkXmlShape(xml: string, limits: XmlShapeLimits): XmlShape {
+  const parser = new SaxesParser({ xmlns: false, position: false });
+  let depth = 0;
+  let elements = 0;
+  let attributes = 0;
+  parser.on('opentagstart', () => {
+    depth += 1;
+    elements += 1;
+    if (depth > limits.maxDepth || elements > limits.maxElements) throw new TooComplex();
+  });
+  parser.on('attribute', () => {
+    attributes += 1;
+    if (attributes > limits.maxAttributes) throw new TooComplex();
+  });
+  parser.on('closetag', () => {
+    depth -= 1;
+  });
+  try {
+    parser.write(xml).close();
+  } catch (error) {
+    return error instanceof TooComplex ? 'too_complex' : 'malformed';
+  }
+  return 'ok';
 }
 
 /** Parses `xml`, or returns undefined if the parser reported anything at all. */

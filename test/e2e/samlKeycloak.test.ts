@@ -38,6 +38,8 @@ beforeAll(async () => {
         DNS_TIMEOUT: '300ms',
         DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
         ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+        // Keycloak's metadata URL is on 127.0.0.1, which the metadata fetch refuses by default.
+        IDP_FETCH_ALLOWED_NETWORKS: '127.0.0.0/8',
       },
       { fixedPort: true },
     ),

@@ -118,6 +118,11 @@ export interface SamlResponseOptions {
   statusCode?: string;
   /** Which elements carry an enveloped signature. */
   sign?: 'assertion' | 'response' | 'both' | 'none';
+  /**
+   * Break the assertion's signature (its SignatureValue) before the Response is signed, so that with
+   * `sign: 'both'` the Response signature still verifies over the broken one.
+   */
+  corruptAssertionSignature?: boolean;
   /** Sign with this key instead of the primary one. */
   signWith?: TestIdpKey;
   /** Hash for signature and digest; IdPs still configured for SHA-1 exist. Default sha256. */
@@ -286,6 +291,7 @@ export function buildSamlResponseXml(options: SamlResponseOptions = {}): string 
 
   if (!options.encrypted && (sign === 'assertion' || sign === 'both'))
     xml = signElement(xml, key, 'Assertion', options.hash);
+  if (options.corruptAssertionSignature) xml = corruptFirstSignatureValue(xml);
   if (sign === 'response' || sign === 'both') xml = signElement(xml, key, 'Response', options.hash);
 
   if (options.wrap)
@@ -347,4 +353,12 @@ function injectComment(xml: string, prefix: string, values: string[]): string {
     result = result.split(`>${text}<`).join(`>${injected}<`);
   }
   return result;
+}
+
+function corruptFirstSignatureValue(xml: string): string {
+  const match = /<ds:SignatureValue>([^<]+)<\/ds:SignatureValue>/.exec(xml);
+  if (!match?.[1]) throw new Error('corruptAssertionSignature needs a signed assertion');
+  const value = Buffer.from(match[1].replace(/\s+/g, ''), 'base64');
+  value[0] = (value[0] ?? 0) ^ 0xff;
+  return xml.replace(match[0], `<ds:SignatureValue>${value.toString('base64')}</ds:SignatureValue>`);
 }

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
+import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
+import { ExclusiveCanonicalization } from 'xml-crypto';
 import { SamlValidationError, type SamlValidationErrorCode } from '../../sso/saml/errors';
 import { createInMemorySamlRequestStore, type SamlRequestStore } from '../../sso/saml/requestStore';
+import { SAML_RESPONSE_MAX_LENGTH } from '../../sso/saml/responseChecks';
 import { createSamlClient, type SamlClient, type SamlClientOptions } from '../../sso/saml/samlClient';
 import {
   TEST_IDP,
@@ -288,6 +292,162 @@ describe('SAML response validation: signatures', () => {
   });
 });
 
+/** A signed response as XML, changed by `tamper`, posted as the answer to a fresh request. */
+async function tampered(
+  client: SamlClient,
+  options: SamlResponseOptions,
+  tamper: (xml: string) => string,
+): Promise<{ SAMLResponse: string }> {
+  const { requestId } = await client.buildLoginUrl('x');
+  const xml = buildSamlResponseXml({ inResponseTo: requestId, ...options });
+  const changed = tamper(xml);
+  expect(changed).not.toBe(xml);
+  return { SAMLResponse: Buffer.from(changed).toString('base64') };
+}
+
+const EXTENSIONS = '<samlp:Extensions><x:Note xmlns:x="urn:example:x">added</x:Note></samlp:Extensions>';
+
+/** The SHA-256 digest an exclusive-c14n enveloped reference to the assertion in `xml` would carry. */
+function assertionDigest(xml: string): string {
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const assertion = doc.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'Assertion')[0];
+  const signature = assertion?.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0];
+  if (!assertion || !signature) throw new Error('assertionDigest needs a signed assertion');
+  assertion.removeChild(signature);
+  const canonical = new ExclusiveCanonicalization().process(assertion, {});
+  return createHash('sha256').update(canonical).digest('base64');
+}
+
+describe('SAML response validation: every signature present must verify', () => {
+  it('refuses a Response whose signature broke while the assertion signature still holds', async () => {
+    const { client } = setup();
+    const body = await tampered(client, { sign: 'both' }, (xml) =>
+      xml.replace('<samlp:Status>', `${EXTENSIONS}<samlp:Status>`),
+    );
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+
+  it('refuses an assertion whose signature is broken under a valid Response signature', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { sign: 'both', corruptAssertionSignature: true })),
+      'saml_signature_invalid',
+    );
+  });
+
+  it('refuses a Response signature by another key beside a valid assertion signature', async () => {
+    const { client } = setup();
+    const { requestId } = await client.buildLoginUrl('x');
+    // The attacker signs the whole (genuinely signed) response again with their own key.
+    const genuine = buildSamlResponseXml({ inResponseTo: requestId, sign: 'assertion' });
+    const start = genuine.indexOf('<saml:Assertion ');
+    const end = genuine.lastIndexOf('</saml:Assertion>') + '</saml:Assertion>'.length;
+    const resigned = buildSamlResponseXml({
+      inResponseTo: requestId,
+      sign: 'response',
+      signWith: testIdpKey('attacker'),
+    });
+    expect(resigned).toContain('<ds:Signature');
+    const mixed = resigned.replace(/<saml:Assertion [\s\S]*<\/saml:Assertion>/, genuine.slice(start, end));
+    await expectRefused(
+      client.validatePostResponse({ SAMLResponse: Buffer.from(mixed).toString('base64') }),
+      'saml_signature_invalid',
+    );
+  });
+
+  it('still accepts a response-only or an assertion-only signature, and both when both hold', async () => {
+    const { client } = setup();
+    for (const sign of ['response', 'assertion', 'both'] as const) {
+      const assertion = await client.validatePostResponse(await answer(client, { sign }));
+      expect(assertion.nameId).toBe('ada@example.com');
+    }
+  });
+
+  it('refuses a signature placed anywhere but on the Response or the assertion', async () => {
+    const { client } = setup();
+    // The assertion's genuine signature copied into an extension: it signs nothing read here.
+    const copied = await tampered(client, { sign: 'assertion' }, (xml) => {
+      const signature = /<ds:Signature[\s\S]*?<\/ds:Signature>/.exec(xml)?.[0] ?? '';
+      return xml.replace('<samlp:Status>', `<samlp:Extensions>${signature}</samlp:Extensions><samlp:Status>`);
+    });
+    await expectRefused(client.validatePostResponse(copied), 'saml_signature_invalid');
+  });
+
+  it('refuses a signed Response wrapped inside an attacker Response', async () => {
+    const { client } = setup();
+    const body = await tampered(client, { sign: 'response' }, (xml) => {
+      const genuine = xml.slice(xml.indexOf('<samlp:Response '));
+      const evil = buildSamlResponseXml({ inResponseTo: '_x', sign: 'none', nameId: 'admin@example.com' });
+      return evil.replace('<samlp:Status>', `<samlp:Extensions>${genuine}</samlp:Extensions><samlp:Status>`);
+    });
+    const error = await refusal(client.validatePostResponse(body));
+    expect(['saml_multiple_assertions', 'saml_signature_invalid']).toContain(error.code);
+  });
+
+  it('refuses a signature whose reference names another element than the one it sits in', async () => {
+    const { client } = setup();
+    const body = await tampered(client, { sign: 'response' }, (xml) => {
+      const assertionId = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)?.[1] ?? '';
+      return xml.replace(/(<ds:Reference URI=")#[^"]+"/, `$1#${assertionId}"`);
+    });
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+
+  it('refuses a signature with two SignedInfo elements', async () => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) => {
+      const signedInfo = /<ds:SignedInfo>[\s\S]*?<\/ds:SignedInfo>/.exec(xml)?.[0] ?? '';
+      return xml.replace(signedInfo, signedInfo + signedInfo);
+    });
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+
+  it('refuses a changed assertion whose new digest hides in a comment in DigestValue (CVE-2025-29774)', async () => {
+    const { client } = setup();
+    const body = await tampered(client, { nameId: 'ada@example.com' }, (xml) => {
+      const changed = xml.replace('>ada@example.com</saml:NameID>', '>eve@example.com</saml:NameID>');
+      const digest = assertionDigest(changed);
+      return changed.replace(
+        /<ds:DigestValue>([^<]+)<\/ds:DigestValue>/,
+        `<ds:DigestValue><!--${digest}-->$1</ds:DigestValue>`,
+      );
+    });
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+
+  it('refuses an HMAC signature method, which a public certificate could key (GHSA-c27r-x354-4m68)', async () => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) =>
+      xml.replace(
+        'Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"',
+        'Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"',
+      ),
+    );
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_algorithm_refused');
+  });
+
+  it('never trusts a certificate the response brings in its own KeyInfo', async () => {
+    const { client } = setup();
+    const body = await answer(client, { signWith: testIdpKey('attacker') });
+    expect(Buffer.from(body.SAMLResponse, 'base64').toString()).toContain(
+      testIdpKey('attacker').certificateBase64.slice(0, 64),
+    );
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+
+  it('refuses duplicate IDs, which could point a reference at a forged element', async () => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) => {
+      const assertionId = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)?.[1] ?? '';
+      return xml.replace(
+        '<samlp:Status>',
+        `<samlp:Extensions><x:E xmlns:x="urn:x" ID="${assertionId}"/></samlp:Extensions><samlp:Status>`,
+      );
+    });
+    await expectRefused(client.validatePostResponse(body), 'saml_response_malformed');
+  });
+});
+
 describe('SAML response validation: conditions', () => {
   it('refuses an expired assertion', async () => {
     const { client } = setup();
@@ -501,6 +661,43 @@ describe('SAML response validation: hostile input', () => {
       client.validatePostResponse({ SAMLResponse: Buffer.from(xml).toString('base64') }),
       'saml_response_malformed',
     );
+  });
+
+  it('refuses 27,000 nested elements (250 KB) before building any DOM', async () => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) =>
+      xml.replace(
+        '<samlp:Status>',
+        `<samlp:Extensions>${'<a>'.repeat(27_000)}${'</a>'.repeat(27_000)}</samlp:Extensions><samlp:Status>`,
+      ),
+    );
+    expect(body.SAMLResponse.length).toBeGreaterThan(250_000);
+    expect(body.SAMLResponse.length).toBeLessThanOrEqual(SAML_RESPONSE_MAX_LENGTH);
+    await expectRefused(client.validatePostResponse(body), 'saml_response_too_complex');
+  });
+
+  it.each([
+    ['nesting deeper than a response needs', `${'<a>'.repeat(65)}${'</a>'.repeat(65)}`],
+    ['more elements than a response needs', '<a/>'.repeat(2_000)],
+    [
+      'more attributes than a response needs',
+      `<a ${Array.from({ length: 4_000 }, (_, i) => `a${i}=""`).join(' ')}/>`,
+    ],
+  ])('refuses %s', async (_case, extension) => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) =>
+      xml.replace('<samlp:Status>', `<samlp:Extensions>${extension}</samlp:Extensions><samlp:Status>`),
+    );
+    await expectRefused(client.validatePostResponse(body), 'saml_response_too_complex');
+  });
+
+  it('accepts a response with 1,500 group values, more than real IdPs send', async () => {
+    const { client } = setup();
+    const groups = Array.from({ length: 1_500 }, (_, i) => `group-${i}`);
+    const assertion = await client.validatePostResponse(
+      await answer(client, { sign: 'both', attributes: { email: 'ada@example.com', groups } }),
+    );
+    expect(assertion.attributes.groups).toHaveLength(1_500);
   });
 
   it('never puts the NameID or email into error messages', async () => {

@@ -153,8 +153,7 @@ describe('IdP metadata', () => {
       'http://127.0.0.1:8080/sso',
     );
     expect(
-      parseIdpMetadata(idpMetadataXml({ ssoUrl: 'http://idp.local/sso' }), { allowInsecureHttp: true })
-        .ssoUrl,
+      parseIdpMetadata(idpMetadataXml({ ssoUrl: 'http://idp.local/sso' }), { insecureHttp: 'allow' }).ssoUrl,
     ).toBe('http://idp.local/sso');
   });
 
