@@ -34,6 +34,8 @@ beforeAll(async () => {
     DOMAIN_REVERIFICATION_GRACE: '1s',
     DOMAIN_VERIFICATION_CHECKS_PER_RUN: '4',
     ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+    // The metadata server below listens on loopback, which the fetch refuses by default.
+    IDP_FETCH_ALLOWED_NETWORKS: '127.0.0.0/8',
   });
   metadataServer = createServer((_req, res) => res.end(idpMetadataXml()));
   await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
