@@ -1,7 +1,7 @@
 // Opens the shared connections every process needs (MongoDB, Temporal client, logger) once,
 // and closes them in reverse order on shutdown.
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { connectMongo, type Mongo } from '../db/client';
 import { collections, type Collections } from '../db/collections';
 import { ensureIndexes } from '../db/indexes';
@@ -27,8 +27,8 @@ export interface Endpoints {
 /** Endpoints from config; entry points that cannot start embedded servers require both. */
 export function endpointsFromConfig(config: Config): Endpoints {
   if (!config.mongodbUri || !config.temporalAddress) {
-    throw new Error(
-      'MONGODB_URI and TEMPORAL_ADDRESS must be set (or use `npm run dev`, which starts both servers)',
+    throw new ConfigError(
+      'Invalid configuration: MONGODB_URI and TEMPORAL_ADDRESS must be set (or use `npm run dev`, which starts both servers)',
     );
   }
   return { mongodbUri: config.mongodbUri, temporalAddress: config.temporalAddress };

@@ -1,4 +1,5 @@
 // docker compose cannot run on the build machines, so its wiring is checked against config.ts.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -24,8 +25,8 @@ const services = compose.services;
 const OPERATOR_VALUES: Record<string, string> = {
   PUBLIC_URL: 'https://sso.example.com',
   ALLOWED_RETURN_ORIGINS: 'https://app.example.com',
-  ADMIN_TOKEN: 'operator-token',
-  SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+  ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
 };
 
 /** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with OPERATOR_VALUES exported. */
