@@ -91,7 +91,7 @@ describe('configuration', () => {
   });
 
   it('refuses to start anywhere but the development entry point without the secrets, naming them', () => {
-    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }]) {
+    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }] as Record<string, string>[]) {
       const message = configErrorFor(env);
       expect(message).toMatch(/ADMIN_TOKEN: must be set/);
       expect(message).toMatch(/SESSION_SECRET: must be set/);
