@@ -6,6 +6,7 @@ import { connectMongo, type Mongo } from '../db/client';
 import { collections, type Collections } from '../db/collections';
 import { ensureIndexes } from '../db/indexes';
 import { createLogger, type Logger } from '../logger';
+import { createKeyRing, type KeyRing } from '../security/keys';
 import { connectTemporalClient } from '../temporal/client';
 
 export interface Services {
@@ -16,6 +17,8 @@ export interface Services {
   temporalAddress: string;
   logger: Logger;
   clock: () => Date;
+  /** Keys derived from SESSION_SECRET, one per purpose. */
+  keys: KeyRing;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export async function openServices(
     temporalAddress: endpoints.temporalAddress,
     logger,
     clock: () => new Date(),
+    keys: createKeyRing(config.sessionSecret, config.previousSessionSecrets),
     async close() {
       await temporal.connection.close();
       await mongo.client.close();
