@@ -50,16 +50,23 @@ const optionalText = z
 
 const semver = z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version such as 4.4.2');
 
-const DEV_ADMIN_TOKEN = 'dev-operator-token';
-const DEV_SESSION_SECRET = 'dev-session-secret-change-me-in-production';
+/** Development defaults: public (they are in this file), so refused everywhere else. */
+export const DEV_ADMIN_TOKEN = 'dev-operator-token';
+export const DEV_SESSION_SECRET = 'dev-session-secret-change-me-in-production';
+const PUBLIC_SECRETS: ReadonlySet<string> = new Set([DEV_ADMIN_TOKEN, DEV_SESSION_SECRET]);
+const MIN_SECRET_LENGTH = 32;
+/** Fewer distinct characters than this means a typed word or a repeated one, not a random value. */
+const MIN_SECRET_DISTINCT_CHARACTERS = 8;
+const GENERATE_HINT = 'generate one with `openssl rand -base64 32`';
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: z.string().url().optional(),
   ADMIN_TOKEN: optionalText,
   SESSION_SECRET: optionalText,
+  SESSION_SECRET_PREVIOUS: list,
   MONGODB_URI: optionalText,
   MONGODB_DB: z
     .string()
@@ -105,7 +112,10 @@ export interface Config {
   /** Base URL that IdPs and browsers reach; SP entity IDs and ACS URLs derive from it. */
   publicUrl: string;
   adminToken: string;
+  /** Root of every key the service derives (security/keys.ts); never used as a key itself. */
   sessionSecret: string;
+  /** Earlier session secrets, still accepted when verifying during a rotation, never used to sign. */
+  previousSessionSecrets: string[];
   /** Unset means "start an embedded MongoDB-protocol server" (npm run dev only). */
   mongodbUri: string | undefined;
   mongodbDb: string;
@@ -143,34 +153,83 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+export interface LoadConfigOptions {
+  /**
+   * Only the development entry point (`npm run dev`) and the test stack pass this: it lets
+   * ADMIN_TOKEN and SESSION_SECRET fall back to public development values and makes NODE_ENV
+   * default to `development`. Every other start (api.ts, worker.ts, the image) is production
+   * unless NODE_ENV says otherwise, and refuses to start without strong secrets.
+   */
+  developmentDefaults?: boolean;
+}
+
+/** Why a secret may not be used outside development, or undefined when it may. */
+function weakSecretReason(value: string): string | undefined {
+  if (PUBLIC_SECRETS.has(value)) return `is a published development value; ${GENERATE_HINT}`;
+  if (value.length < MIN_SECRET_LENGTH)
+    return `must be at least ${MIN_SECRET_LENGTH} characters; ${GENERATE_HINT}`;
+  if (new Set(value).size < MIN_SECRET_DISTINCT_CHARACTERS)
+    return `is too repetitive to be a random value; ${GENERATE_HINT}`;
+  return undefined;
+}
+
+/** Problems with the secrets and production settings, each line naming its variable. */
+function startupProblems(
+  e: z.infer<typeof envSchema>,
+  env: Config['env'],
+  developmentDefaults: boolean,
+): string[] {
+  const problems: string[] = [];
+  const secrets = [
+    ['ADMIN_TOKEN', e.ADMIN_TOKEN],
+    ['SESSION_SECRET', e.SESSION_SECRET],
+    ...e.SESSION_SECRET_PREVIOUS.map((value) => ['SESSION_SECRET_PREVIOUS', value] as const),
+  ] as const;
+  for (const [name, value] of secrets) {
+    if (value === undefined) {
+      if (!developmentDefaults)
+        problems.push(`${name}: must be set (only \`npm run dev\` has a default); ${GENERATE_HINT}`);
+      continue;
+    }
+    const reason = developmentDefaults ? undefined : weakSecretReason(value);
+    if (reason) problems.push(`${name}: ${reason}`);
+  }
+  // The token travels as `Authorization: Bearer <token>`, which carries visible ASCII only.
+  if (e.ADMIN_TOKEN !== undefined && !/^[\x21-\x7e]{1,512}$/.test(e.ADMIN_TOKEN))
+    problems.push('ADMIN_TOKEN: must be 1 to 512 visible ASCII characters (no spaces)');
+  if (env === 'production') {
+    for (const name of ['PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const)
+      if (!e[name]) problems.push(`${name}: must be set in production`);
+    // IdPs post assertions to it and session cookies must be Secure: plain http is never right here.
+    if (e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://'))
+      problems.push('PUBLIC_URL: must be an https URL in production');
+  }
+  return problems;
+}
+
 /** Reads and validates configuration; throws ConfigError listing every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production') {
-    const missing = (
-      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const
-    ).filter((name) => !e[name]);
-    if (missing.length)
-      throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
-    // IdPs post assertions to it and session cookies must be Secure: plain http is never right here.
-    if (!e.PUBLIC_URL?.startsWith('https://'))
-      throw new ConfigError('Invalid configuration: PUBLIC_URL must be an https URL in production');
-    if ((e.SESSION_SECRET ?? '').length < 32)
-      throw new ConfigError('Invalid configuration: SESSION_SECRET must be at least 32 characters');
-  }
+  const nodeEnv = e.NODE_ENV ?? (options.developmentDefaults ? 'development' : 'production');
+  // NODE_ENV=production wins over the entry point: `npm run dev` in production gets no defaults.
+  const developmentDefaults = options.developmentDefaults === true && nodeEnv !== 'production';
+  const problems = startupProblems(e, nodeEnv, developmentDefaults);
+  if (problems.length)
+    throw new ConfigError(`Invalid configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   const publicUrl = (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
   return {
-    env: e.NODE_ENV,
+    env: nodeEnv,
     port: e.PORT,
     host: e.HOST,
     publicUrl,
     adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
     sessionSecret: e.SESSION_SECRET ?? DEV_SESSION_SECRET,
+    previousSessionSecrets: e.SESSION_SECRET_PREVIOUS,
     mongodbUri: e.MONGODB_URI,
     mongodbDb: e.MONGODB_DB,
     temporalAddress: e.TEMPORAL_ADDRESS,

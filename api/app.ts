@@ -1,10 +1,11 @@
 // The Koa app factory. It never listens: entry points and tests decide where it is served.
-import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
 import Koa from 'koa';
 import type { ApiDeps, ApiState } from './context';
 import { accessLog } from './middleware/accessLog';
 import { errorHandler } from './middleware/errors';
+import { originCheck } from './middleware/originCheck';
+import { requestBodies } from './middleware/requestBody';
 import { requestId } from './middleware/requestId';
 import { authRoutes } from './routes/auth';
 import { connectorRoutes } from './routes/connectors';
@@ -36,15 +37,8 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
     ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     await next();
   });
-  app.use(
-    bodyParser({
-      enableTypes: ['json', 'form'],
-      jsonLimit: deps.config.bodyLimit,
-      formLimit: deps.config.bodyLimit,
-      // A JSON body must be an object or array; a bare string or number is refused.
-      jsonStrict: true,
-    }),
-  );
+  app.use(originCheck([new URL(deps.config.publicUrl).origin, ...deps.config.allowedReturnOrigins]));
+  app.use(requestBodies(deps.config.bodyLimit));
   for (const router of apiRouters(deps)) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { Collections } from '../db/collections';
 import type { OrgId, UserId } from '../domain/ids';
 import type { Logger } from '../logger';
+import type { KeyRing } from '../security/keys';
 
 /** Everything the HTTP layer needs, injected so tests build an app over their own servers. */
 export interface ApiDeps {
@@ -14,6 +15,8 @@ export interface ApiDeps {
   temporal: Client;
   logger: Logger;
   clock: () => Date;
+  /** Keys derived from SESSION_SECRET, one per purpose (sessions, API keys, relay state...). */
+  keys: KeyRing;
 }
 
 export type Principal = { kind: 'operator' } | { kind: 'org-key'; orgId: OrgId };

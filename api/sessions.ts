@@ -3,11 +3,10 @@
 import type { ConnectorId, UserId } from '../domain/ids';
 import { findLiveSession, insertSession } from '../db/sessions';
 import type { SessionDoc } from '../db/collections';
-import { randomToken, tokenDigest } from '../security/tokens';
+import { randomToken, tokenDigest, tokenDigests } from '../security/tokens';
+import { cookieName, servesHttps } from './cookies';
 import { bearerToken } from './middleware/auth';
 import type { ApiContext, ApiDeps } from './context';
-
-export const SESSION_COOKIE = 'sso_session';
 
 export async function startSession(
   deps: ApiDeps,
@@ -21,13 +20,13 @@ export async function startSession(
   const expiresAt = new Date(now.getTime() + deps.config.sessionTtlMs);
   await insertSession(
     deps.c,
-    { digest: tokenDigest(token, deps.config.sessionSecret), userId, amr, connectorId, expiresAt },
+    { digest: tokenDigest(token, deps.keys.current('session')), userId, amr, connectorId, expiresAt },
     now,
   );
-  ctx.cookies.set(SESSION_COOKIE, token, {
+  ctx.cookies.set(cookieName(deps.config, 'sso_session'), token, {
     httpOnly: true,
     sameSite: 'lax',
-    secure: deps.config.publicUrl.startsWith('https://'),
+    secure: servesHttps(deps.config),
     expires: expiresAt,
     path: '/',
   });
@@ -35,7 +34,10 @@ export async function startSession(
 }
 
 export async function readSession(deps: ApiDeps, ctx: ApiContext): Promise<SessionDoc | null> {
-  const token = bearerToken(ctx.get('authorization') || undefined) ?? ctx.cookies.get(SESSION_COOKIE);
+  const token =
+    bearerToken(ctx.get('authorization') || undefined) ??
+    ctx.cookies.get(cookieName(deps.config, 'sso_session'));
   if (!token) return null;
-  return findLiveSession(deps.c, tokenDigest(token, deps.config.sessionSecret), deps.clock());
+  // Sessions made before a SESSION_SECRET rotation stay valid until they expire.
+  return findLiveSession(deps.c, tokenDigests(token, deps.keys.verifying('session')), deps.clock());
 }

@@ -1,6 +1,6 @@
 // The API's calls into Temporal that wait for an answer. Waits are bounded: a slow or retrying
 // workflow turns into a clear "try again shortly" while the workflow keeps going on its own.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
   WorkflowFailedError,
@@ -8,6 +8,8 @@ import {
 } from '@temporalio/client';
 import type { IdpSettings } from '../activities/idpMetadata';
 import { DomainError, isErrorCode } from '../domain/errors';
+import type { KeyRing } from '../security/keys';
+import { tokenDigest } from '../security/tokens';
 import { ConnectorIdKey, OrgIdKey } from '../workflows/searchAttributes';
 import type { SsoSignInInput, SsoSignInResult } from '../workflows/shared';
 import type { ApiDeps } from './context';
@@ -46,9 +48,14 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
   }
 }
 
-/** Subjects can be emails: the workflow ID carries a digest, never the subject itself. */
-export function ssoSignInWorkflowId(connectorId: string, subject: string): string {
-  return `sso-sign-in-${connectorId}-${createHash('sha256').update(subject).digest('base64url').slice(0, 32)}`;
+/**
+ * Subjects are often emails: the workflow ID carries a keyed digest, never the subject itself, so
+ * someone who can read Temporal cannot confirm a guessed email by hashing it. The same subject
+ * under two connections gives unrelated IDs.
+ */
+export function ssoSignInWorkflowId(keys: KeyRing, connectorId: string, subject: string): string {
+  const digest = tokenDigest(`${connectorId}\n${subject}`, keys.current('workflow-id'));
+  return `sso-sign-in-${connectorId}-${digest.slice(0, 32)}`;
 }
 
 /**

@@ -3,6 +3,7 @@
 // session. Returning identities and first sign-ins (JIT child workflow) are measured against the
 // login redirect, which shares the HTTP stack, node-saml and one MongoDB write but no workflow:
 // the difference is what durability through Temporal costs per sign-in.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,14 +30,17 @@ export async function runSsoSignInBench(): Promise<void> {
   const setupStart = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'sso-bench-'));
   const servers = await startServers({ dataDir: join(dir, 'servers'), headless: true });
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ADMIN_TOKEN: 'bench-operator-token',
-    SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-    ALLOWED_RETURN_ORIGINS: RETURN_TO,
-  });
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ADMIN_TOKEN: 'bench-operator-token',
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      ALLOWED_RETURN_ORIGINS: RETURN_TO,
+    },
+    { developmentDefaults: true },
+  );
   const services = await openServices(
     config,
     { mongodbUri: servers.mongoUri, temporalAddress: servers.temporalAddress },

@@ -13,6 +13,12 @@ export async function insertApiKey(
   return key;
 }
 
-export function findApiKeyByDigest(c: Collections, digest: string): Promise<ApiKeyDoc | null> {
-  return c.apiKeys.findOne({ digest });
+/** The key stored under any of `digests` (one per verifying key while SESSION_SECRET rotates). */
+export function findApiKeyByDigest(c: Collections, digests: string[]): Promise<ApiKeyDoc | null> {
+  return c.apiKeys.findOne({ digest: { $in: digests } });
+}
+
+/** Re-keys a key found under a previous secret's digest; conditional, so a race or a rerun is harmless. */
+export async function rekeyApiKey(c: Collections, key: ApiKeyDoc, digest: string): Promise<void> {
+  await c.apiKeys.updateOne({ _id: key._id, digest: key.digest }, { $set: { digest } });
 }

@@ -16,6 +16,7 @@ export async function insertSession(
   });
 }
 
-export function findLiveSession(c: Collections, digest: string, now: Date): Promise<SessionDoc | null> {
-  return c.sessions.findOne({ _id: digest, expiresAt: { $gt: now } });
+/** A live session stored under any of `digests` (one per verifying key while SESSION_SECRET rotates). */
+export function findLiveSession(c: Collections, digests: string[], now: Date): Promise<SessionDoc | null> {
+  return c.sessions.findOne({ _id: { $in: digests }, expiresAt: { $gt: now } });
 }

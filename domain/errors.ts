@@ -31,6 +31,7 @@ export const ERRORS = {
   // Who is calling
   unauthorized: rule(401, 'Authentication is required'),
   forbidden: rule(403, 'This credential may not do that'),
+  origin_not_allowed: rule(403, 'Requests from this web origin are not accepted'),
 
   // Organizations and plans
   plan_required: rule(402, 'Single sign-on needs the Business plan'),

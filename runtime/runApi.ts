@@ -19,6 +19,7 @@ export async function runApi(services: Services, port = services.config.port): P
     temporal: services.temporal,
     logger: services.logger,
     clock: services.clock,
+    keys: services.keys,
   });
   const handle = app.callback();
   const server = createServer((req, res) => void handle(req, res));

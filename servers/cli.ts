@@ -21,7 +21,7 @@ async function start(args: string[]): Promise<void> {
     options: { 'data-dir': { type: 'string' }, headless: { type: 'boolean', default: false } },
   });
   const servers = await startServers({
-    dataDir: values['data-dir'] ?? loadConfig().dataDir,
+    dataDir: values['data-dir'] ?? loadConfig(undefined, { developmentDefaults: true }).dataDir,
     headless: values.headless,
   });
   const { temporalAddress, temporalUiUrl, mongoUri, mongoKind, pids } = servers;

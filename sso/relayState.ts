@@ -1,13 +1,14 @@
 // RelayState carries the returnTo target through the IdP and back. It is signed (HMAC with the
-// session secret) and expires, so an attacker can neither swap in their own redirect target nor
+// relay-state key derived from SESSION_SECRET, security/keys.ts) and expires, so an attacker can neither swap in their own redirect target nor
 // replay an old one; returnTo itself was checked against allowed origins before signing.
 //
 // It also carries a digest of the browser's binding nonce (a cookie set when the sign-in
 // started), so a response can only finish the sign-in in the browser that began it: without
 // that, an attacker could post their own valid response from a victim's browser and sign the
 // victim in as the attacker (login CSRF).
-import { createHash, createHmac } from 'node:crypto';
-import { safeEqual } from '../security/tokens';
+import { createHash } from 'node:crypto';
+import type { KeyRing } from '../security/keys';
+import { isDigestUnderAny, tokenDigest } from '../security/tokens';
 
 interface RelayPayload {
   /** Connector the sign-in started at: a relay state is valid only where it was issued. */
@@ -24,10 +25,6 @@ export interface RelayState {
   bindingDigest: string;
 }
 
-function sign(body: string, secret: string): string {
-  return createHmac('sha256', secret).update(`relay-state:${body}`).digest('base64url');
-}
-
 export function bindingDigest(nonce: string): string {
   return createHash('sha256').update(`sso-binding:${nonce}`).digest('base64url');
 }
@@ -36,7 +33,7 @@ export function encodeRelayState(
   connectorId: string,
   state: RelayState,
   expiresAt: Date,
-  secret: string,
+  keys: KeyRing,
 ): string {
   const payload: RelayPayload = {
     c: connectorId,
@@ -45,7 +42,7 @@ export function encodeRelayState(
     b: state.bindingDigest,
   };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${body}.${sign(body, secret)}`;
+  return `${body}.${tokenDigest(body, keys.current('relay-state'))}`;
 }
 
 /** The relay state, or undefined when it is missing, forged, foreign or expired. */
@@ -53,11 +50,12 @@ export function decodeRelayState(
   relayState: string | undefined,
   connectorId: string,
   now: Date,
-  secret: string,
+  keys: KeyRing,
 ): RelayState | undefined {
   const [body, signature, extra] = (relayState ?? '').split('.');
-  if (!body || !signature || extra !== undefined || !safeEqual(signature, sign(body, secret)))
-    return undefined;
+  // Relay states signed before a SESSION_SECRET rotation stay valid until they expire.
+  if (!body || !signature || extra !== undefined) return undefined;
+  if (!isDigestUnderAny(body, signature, keys.verifying('relay-state'))) return undefined;
   try {
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<RelayPayload>;
     if (payload.c !== connectorId || typeof payload.r !== 'string' || typeof payload.b !== 'string')

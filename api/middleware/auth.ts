@@ -4,8 +4,8 @@
 import type { Middleware } from 'koa';
 import { DomainError } from '../../domain/errors';
 import type { OrgId } from '../../domain/ids';
-import { findApiKeyByDigest } from '../../db/apiKeys';
-import { safeEqual, tokenDigest } from '../../security/tokens';
+import { findApiKeyByDigest, rekeyApiKey } from '../../db/apiKeys';
+import { safeEqual, tokenDigests } from '../../security/tokens';
 import type { ApiDeps, ApiState, Principal } from '../context';
 
 const API_KEY_PATTERN = /^sk_[A-Za-z0-9_-]{20,100}$/;
@@ -18,8 +18,13 @@ export function bearerToken(header: string | undefined): string | undefined {
 async function resolvePrincipal(deps: ApiDeps, token: string): Promise<Principal | undefined> {
   if (safeEqual(token, deps.config.adminToken)) return { kind: 'operator' };
   if (!API_KEY_PATTERN.test(token)) return undefined;
-  const key = await findApiKeyByDigest(deps.c, tokenDigest(token, deps.config.sessionSecret));
-  return key ? { kind: 'org-key', orgId: key.orgId } : undefined;
+  const digests = tokenDigests(token, deps.keys.verifying('api-key'));
+  const key = await findApiKeyByDigest(deps.c, digests);
+  if (!key) return undefined;
+  // Keys outlive secrets: one still stored under a previous secret moves to the current one on use,
+  // so the previous secret can be dropped once every key has been used since the rotation.
+  if (key.digest !== digests[0]) await rekeyApiKey(deps.c, key, digests[0]!);
+  return { kind: 'org-key', orgId: key.orgId };
 }
 
 async function authenticate(deps: ApiDeps, authorization: string | undefined): Promise<Principal> {

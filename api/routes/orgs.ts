@@ -54,7 +54,7 @@ export function orgRoutes(deps: ApiDeps): Router<ApiState> {
     const stored = await insertApiKey(
       deps.c,
       org._id,
-      tokenDigest(key, deps.config.sessionSecret),
+      tokenDigest(key, deps.keys.current('api-key')),
       deps.clock(),
     );
     ctx.status = 201;

@@ -103,7 +103,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       connector._id,
       { returnTo: target, bindingDigest: bindBrowser(deps, ctx) },
       expiresAt,
-      deps.config.sessionSecret,
+      deps.keys,
     );
     const client = samlClientFor(deps, connector);
     if (connector.saml?.ssoBinding === 'HTTP-POST') {
@@ -130,12 +130,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       if (error instanceof SamlValidationError) throw samlRefusal(error);
       throw error;
     }
-    const state = decodeRelayState(
-      assertion.relayState,
-      connector._id,
-      deps.clock(),
-      deps.config.sessionSecret,
-    );
+    const state = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.keys);
     if (!state)
       throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
     if (!isSameBrowser(deps, ctx, state.bindingDigest)) throw new DomainError('sso_browser_mismatch');
@@ -159,7 +154,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       },
       deps.clock(),
     );
-    const result = await runSsoSignIn(deps, ssoSignInWorkflowId(connector._id, assertion.nameId), {
+    const result = await runSsoSignIn(deps, ssoSignInWorkflowId(deps.keys, connector._id, assertion.nameId), {
       attemptId,
       connectorId: connector._id,
       orgId: connector.orgId,

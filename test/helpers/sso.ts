@@ -95,11 +95,14 @@ export async function startLogin(
   stack: TestStack,
   connectorId: string,
   returnTo = 'https://app.example.test/home',
+  /** Cookies the browser already holds, as a `cookie` header. */
+  cookie?: string,
 ): Promise<StartedLogin> {
   const res = await request(
     stack.baseUrl,
     'GET',
     `/v1/sso/${connectorId}/login?returnTo=${encodeURIComponent(returnTo)}`,
+    cookie ? { headers: { cookie } } : {},
   );
   expect(res.status).toBe(302);
   const location = new URL(res.headers.get('location') ?? '');
@@ -110,7 +113,7 @@ export async function startLogin(
   const requestId = /\sID="([^"]+)"/.exec(authnRequest)?.[1];
   expect(requestId).toBeDefined();
   // The browser-binding cookie, as a browser would send it back with the IdP's POST.
-  const bindingCookie = /(sso_binding=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  const bindingCookie = /((?:__Host-)?sso_binding=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
   return {
     requestId: requestId!,
     relayState: location.searchParams.get('RelayState') ?? '',

@@ -1,7 +1,7 @@
 // A full stack per test file over the servers the global setup started: its own database and its
 // own task queue (so files run in parallel without seeing each other's data or workflows), a real
 // worker and the real API on a free port.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../config';
@@ -39,17 +39,22 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
   const [port] = options.fixedPort ? await freePorts(1) : [0];
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    ADMIN_TOKEN: OPERATOR_TOKEN,
-    SESSION_SECRET: 'test-session-secret-with-enough-length',
-    MONGODB_DB: `test_${suffix}`,
-    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
-    PORT: String(port),
-    ...(port ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  // The test stack is a development start (short operator token allowed); its session secret is
+  // random so no strong-looking secret is published in this repository.
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      ADMIN_TOKEN: OPERATOR_TOKEN,
+      SESSION_SECRET: randomBytes(32).toString('base64url'),
+      MONGODB_DB: `test_${suffix}`,
+      TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+      PORT: String(port),
+      ...(port ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    { developmentDefaults: true },
+  );
   const services = await openServices(
     config,
     { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },

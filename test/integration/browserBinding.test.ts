@@ -1,7 +1,8 @@
 // With an https PUBLIC_URL (every real deployment), a SAML response only finishes the sign-in in
 // the browser that started it: the relay state carries a digest of a nonce held in an HttpOnly,
-// SameSite=None, Secure cookie. This stops login CSRF (an attacker posting their own valid
-// response from a victim's browser).
+// SameSite=None, Secure, `__Host-` cookie that the server signs. This stops login CSRF (an
+// attacker posting their own valid response from a victim's browser), including with a binding
+// cookie planted in the victim's browser.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { createSamlConnection, postAcs, responseFor, startLogin, type SsoFixture } from '../helpers/sso';
@@ -33,10 +34,12 @@ afterAll(async () => {
 const email = () => `b${Math.random().toString(36).slice(2, 9)}@${fixture.domain}`;
 
 describe('browser binding', () => {
-  it('sets an HttpOnly, Secure, SameSite=None nonce cookie scoped to the SSO routes', async () => {
+  it('sets an HttpOnly, Secure, SameSite=None, __Host- nonce cookie', async () => {
     const res = await fetch(`${stack.baseUrl}/v1/sso/${fixture.connectorId}/login`, { redirect: 'manual' });
-    const cookie = res.headers.getSetCookie().find((line) => line.startsWith('sso_binding='));
-    expect(cookie).toMatch(/; path=\/v1\/sso/i);
+    const cookie = res.headers.getSetCookie().find((line) => line.startsWith('__Host-sso_binding='));
+    // What browsers require of a __Host- cookie: Secure, Path=/, no Domain.
+    expect(cookie).toMatch(/; path=\/(;|$)/i);
+    expect(cookie).not.toMatch(/; domain=/i);
     expect(cookie).toMatch(/; secure/i);
     expect(cookie).toMatch(/; samesite=none/i);
     expect(cookie).toMatch(/; httponly/i);
@@ -55,7 +58,9 @@ describe('browser binding', () => {
       redirect: 'manual',
     });
     expect(res.status).toBe(303);
-    const session = res.headers.getSetCookie().find((line) => line.startsWith('sso_session='));
+    const session = res.headers.getSetCookie().find((line) => line.startsWith('__Host-sso_session='));
+    expect(session).toMatch(/; path=\/(;|$)/i);
+    expect(session).not.toMatch(/; domain=/i);
     expect(session).toMatch(/; secure/i);
     expect(session).toMatch(/; httponly/i);
   });
@@ -74,6 +79,28 @@ describe('browser binding', () => {
       body: { code: 'sso_browser_mismatch' },
     });
     expect(await postAcs(stack, fixture.connectorId, fields)).toMatchObject({ status: 400 });
+    expect(await stack.services.c.users.countDocuments()).toBe(usersBefore);
+  });
+
+  it('ignores a binding value the server did not set, and does not adopt it', async () => {
+    // Planted in the victim's browser, and used by the attacker when starting their own sign-in.
+    const planted = `__Host-sso_binding=${'A'.repeat(28)}`;
+    const attackersLogin = await startLogin(stack, fixture.connectorId, undefined, planted);
+    expect(attackersLogin.bindingCookie).toMatch(/^__Host-sso_binding=/);
+    expect(attackersLogin.bindingCookie).not.toContain('A'.repeat(28));
+    const address = email();
+    const fields = {
+      SAMLResponse: responseFor(fixture, attackersLogin, { nameId: address, attributes: { email: address } }),
+      RelayState: attackersLogin.relayState,
+    };
+    const usersBefore = await stack.services.c.users.countDocuments();
+    expect(await postAcs(stack, fixture.connectorId, fields, planted)).toMatchObject({
+      status: 400,
+      body: { code: 'sso_browser_mismatch' },
+    });
+    // Nor does the server's own value under the bare name count: a sibling subdomain can set that.
+    const unprefixed = attackersLogin.bindingCookie?.replace(/^__Host-/, '');
+    expect(await postAcs(stack, fixture.connectorId, fields, unprefixed)).toMatchObject({ status: 400 });
     expect(await stack.services.c.users.countDocuments()).toBe(usersBefore);
   });
 });

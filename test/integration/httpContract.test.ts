@@ -142,6 +142,7 @@ describe('OpenAPI document', () => {
       temporal: stack.services.temporal,
       logger: stack.services.logger,
       clock: stack.services.clock,
+      keys: stack.services.keys,
     })
       .flatMap((router) => router.stack)
       .flatMap((layer) =>

@@ -1,6 +1,7 @@
 // SAML sign-in end to end through the API, the real Temporal workflows and the real database,
 // with responses signed by a test IdP key: JIT provisioning, account linking, returning identities,
 // the rules that refuse, and hostile responses that must change nothing.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
@@ -294,8 +295,11 @@ describe('signing in', () => {
       attributes: { email, department: 'Secret Lab' },
     });
     expect(res.status).toBe(303);
-    const workflowId = ssoSignInWorkflowId(fixture.connectorId, email);
+    const workflowId = ssoSignInWorkflowId(stack.services.keys, fixture.connectorId, email);
     expect(workflowId).not.toContain(email);
+    // Keyed: hashing a guessed email does not reproduce any part of the ID.
+    const unkeyed = createHash('sha256').update(email).digest('base64url');
+    expect(workflowId).not.toContain(unkeyed.slice(0, 16));
     const histories = await Promise.all(
       [workflowId, `${workflowId}-jit`].map((id) =>
         stack.services.temporal.workflow.getHandle(id).fetchHistory(),

@@ -1,6 +1,7 @@
 // The worker entry point (worker.ts) as its own process, killed with SIGKILL while a domain
 // verification waits: a new worker process picks the workflow up and nothing is lost or doubled.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it, inject } from 'vitest';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
@@ -41,6 +42,9 @@ async function startWorkerProcess(): Promise<ChildProcess> {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       NODE_ENV: 'test',
+      // worker.ts is not a development entry point: it needs real secrets.
+      ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+      SESSION_SECRET: stack.config.sessionSecret,
       MONGODB_URI: inject('mongoUri'),
       MONGODB_DB: stack.config.mongodbDb,
       TEMPORAL_ADDRESS: inject('temporalAddress'),

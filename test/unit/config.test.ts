@@ -1,10 +1,41 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, loadConfig, parseDuration } from '../../config';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  DEV_ADMIN_TOKEN,
+  DEV_SESSION_SECRET,
+  loadConfig,
+  parseDuration,
+} from '../../config';
+
+const DEV = { developmentDefaults: true };
+const strongSecret = () => randomBytes(32).toString('base64url');
+const PRODUCTION = {
+  PUBLIC_URL: 'https://sso.example.com',
+  MONGODB_URI: 'mongodb://db',
+  TEMPORAL_ADDRESS: 'temporal:7233',
+};
+
+/** The ConfigError message loadConfig throws for `env`. */
+function configErrorFor(env: Record<string, string>, options = {}): string {
+  try {
+    loadConfig(env, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected loadConfig to refuse this configuration');
+}
 
 describe('configuration', () => {
-  it('has a working default for every setting in development', () => {
-    const config = loadConfig({});
+  it('has a working default for every setting at the development entry point', () => {
+    const config = loadConfig({}, DEV);
     expect(config).toMatchObject({
+      env: 'development',
+      adminToken: DEV_ADMIN_TOKEN,
+      sessionSecret: DEV_SESSION_SECRET,
+      previousSessionSecrets: [],
       port: 3000,
       publicUrl: 'http://127.0.0.1:3000',
       mongodbDb: 'sso',
@@ -27,11 +58,14 @@ describe('configuration', () => {
   });
 
   it('parses lists, origins and durations', () => {
-    const config = loadConfig({
-      DNS_SERVERS: '127.0.0.1:5353, [::1]:53',
-      ALLOWED_RETURN_ORIGINS: 'https://app.example.com/some/path,https://desk.example.com',
-      DOMAIN_VERIFICATION_INITIAL_INTERVAL: '250ms',
-    });
+    const config = loadConfig(
+      {
+        DNS_SERVERS: '127.0.0.1:5353, [::1]:53',
+        ALLOWED_RETURN_ORIGINS: 'https://app.example.com/some/path,https://desk.example.com',
+        DOMAIN_VERIFICATION_INITIAL_INTERVAL: '250ms',
+      },
+      DEV,
+    );
     expect(config.dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
     expect(config.allowedReturnOrigins).toEqual(['https://app.example.com', 'https://desk.example.com']);
     expect(config.domainVerification.initialIntervalMs).toBe(250);
@@ -56,30 +90,85 @@ describe('configuration', () => {
       expect(message).toContain(name);
   });
 
-  it('requires real secrets and servers in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
-      /ADMIN_TOKEN, SESSION_SECRET, PUBLIC_URL, MONGODB_URI, TEMPORAL_ADDRESS/,
+  it('refuses to start anywhere but the development entry point without the secrets, naming them', () => {
+    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }] as Record<string, string>[]) {
+      const message = configErrorFor(env);
+      expect(message).toMatch(/ADMIN_TOKEN: must be set/);
+      expect(message).toMatch(/SESSION_SECRET: must be set/);
+    }
+  });
+
+  it('treats a start without NODE_ENV as production', () => {
+    const message = configErrorFor({ ADMIN_TOKEN: strongSecret(), SESSION_SECRET: strongSecret() });
+    expect(message).toMatch(/PUBLIC_URL: must be set in production/);
+    expect(message).toMatch(/MONGODB_URI: must be set in production/);
+    expect(message).toMatch(/TEMPORAL_ADDRESS: must be set in production/);
+    const config = loadConfig({ ADMIN_TOKEN: strongSecret(), SESSION_SECRET: strongSecret(), ...PRODUCTION });
+    expect(config.env).toBe('production');
+  });
+
+  it('gives no development defaults under NODE_ENV=production, even at the development entry point', () => {
+    const message = configErrorFor({ NODE_ENV: 'production', ...PRODUCTION }, DEV);
+    expect(message).toMatch(/ADMIN_TOKEN: must be set/);
+    expect(message).toMatch(/SESSION_SECRET: must be set/);
+  });
+
+  it('refuses the published development values outside development', () => {
+    const message = configErrorFor({
+      NODE_ENV: 'development',
+      ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+      SESSION_SECRET: DEV_SESSION_SECRET,
+    });
+    expect(message).toMatch(/ADMIN_TOKEN: is a published development value/);
+    expect(message).toMatch(/SESSION_SECRET: is a published development value/);
+  });
+
+  it('refuses short or repetitive secrets outside development', () => {
+    const message = configErrorFor({
+      NODE_ENV: 'development',
+      ADMIN_TOKEN: 'operator-token',
+      SESSION_SECRET: 'ab'.repeat(32),
+      SESSION_SECRET_PREVIOUS: `${strongSecret()},short`,
+    });
+    expect(message).toMatch(/ADMIN_TOKEN: must be at least 32 characters/);
+    expect(message).toMatch(/SESSION_SECRET: is too repetitive/);
+    expect(message).toMatch(/SESSION_SECRET_PREVIOUS: must be at least 32 characters/);
+    // The refusal names variables, never the values it refused.
+    expect(message).not.toContain('operator-token');
+  });
+
+  it('refuses an operator token that cannot travel in a Bearer header', () => {
+    expect(configErrorFor({ ADMIN_TOKEN: `${strongSecret()} with spaces` }, DEV)).toMatch(
+      /ADMIN_TOKEN: must be 1 to 512 visible ASCII characters/,
     );
-    expect(() =>
-      loadConfig({
+  });
+
+  it('accepts strong secrets and keeps previous session secrets for rotation', () => {
+    const [adminToken, secret, previous] = [strongSecret(), strongSecret(), strongSecret()];
+    const config = loadConfig({
+      NODE_ENV: 'development',
+      ADMIN_TOKEN: adminToken,
+      SESSION_SECRET: secret,
+      SESSION_SECRET_PREVIOUS: previous,
+    });
+    expect(config).toMatchObject({
+      env: 'development',
+      adminToken,
+      sessionSecret: secret,
+      previousSessionSecrets: [previous],
+    });
+  });
+
+  it('requires an https PUBLIC_URL in production', () => {
+    expect(
+      configErrorFor({
         NODE_ENV: 'production',
-        ADMIN_TOKEN: 't',
-        SESSION_SECRET: 'short',
-        PUBLIC_URL: 'https://sso.example.com',
-        MONGODB_URI: 'mongodb://db',
-        TEMPORAL_ADDRESS: 'temporal:7233',
-      }),
-    ).toThrow(/SESSION_SECRET must be at least 32/);
-    expect(() =>
-      loadConfig({
-        NODE_ENV: 'production',
-        ADMIN_TOKEN: 't',
-        SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+        ADMIN_TOKEN: strongSecret(),
+        SESSION_SECRET: strongSecret(),
+        ...PRODUCTION,
         PUBLIC_URL: 'http://sso.example.com',
-        MONGODB_URI: 'mongodb://db',
-        TEMPORAL_ADDRESS: 'temporal:7233',
       }),
-    ).toThrow(/PUBLIC_URL must be an https URL/);
+    ).toMatch(/PUBLIC_URL: must be an https URL in production/);
   });
 
   it('lists the contract names from PRODUCT.md among its variables', () => {

@@ -1,4 +1,5 @@
 // docker compose cannot run on the build machines, so its wiring is checked against config.ts.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -24,8 +25,8 @@ const services = compose.services;
 const OPERATOR_VALUES: Record<string, string> = {
   PUBLIC_URL: 'https://sso.example.com',
   ALLOWED_RETURN_ORIGINS: 'https://app.example.com',
-  ADMIN_TOKEN: 'operator-token',
-  SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+  ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
 };
 
 /** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with OPERATOR_VALUES exported. */
@@ -69,14 +70,59 @@ describe('docker-compose.yml', () => {
   it('publishes the API on the port it listens on, on all interfaces inside its container', () => {
     const config = loadConfig(resolved(services.api?.environment ?? {}));
     expect(config.host).toBe('0.0.0.0');
-    expect(services.api?.ports).toContain(`${config.port}:${config.port}`);
-    expect(services.api?.command).toEqual(['npx', 'tsx', 'api.ts']);
-    expect(services.worker?.command).toEqual(['npx', 'tsx', 'worker.ts']);
+    expect(services.api?.ports).toEqual([`${config.port}:${config.port}`]);
+  });
+
+  it('runs the built JavaScript with node, not TypeScript through tsx', () => {
+    expect(services.api?.command).toEqual(['node', 'dist/api.js']);
+    expect(services.worker?.command).toEqual(['node', 'dist/worker.js']);
+  });
+
+  it('publishes nothing else on a public interface: no Temporal frontend, the Web UI on loopback only', () => {
+    // The Temporal frontend has no authentication here: whoever reaches it can start workflows.
+    for (const name of ['temporal', 'temporal-db', 'mongodb', 'worker', 'temporal-setup'])
+      expect(services[name]?.ports, name).toBeUndefined();
+    for (const mapping of services['temporal-ui']?.ports ?? [])
+      expect(mapping).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
   });
 
   it('points the Web UI at the Temporal server and registers every search attribute', () => {
     expect(services['temporal-ui']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     const setup = JSON.stringify(services['temporal-setup']?.command);
     for (const { name } of SEARCH_ATTRIBUTES) expect(setup).toContain(name);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const runtime = stages.at(-1) ?? '';
+
+  it('builds in one stage and runs production dependencies and dist/ only in the last', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages[0]).toMatch(/^RUN npm run build$/m);
+    expect(runtime).toMatch(/^ENV NODE_ENV=production$/m);
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev/m);
+    expect(runtime).toMatch(/^COPY --from=\S+ \/app\/dist \.\/dist$/m);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/api\.js"\]$/m);
+    expect(runtime).not.toMatch(/tsx|COPY \. /);
+  });
+});
+
+describe('package.json', () => {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+    scripts: Record<string, string>;
+  };
+
+  it('keeps test and build tooling out of the production dependencies', () => {
+    for (const name of ['@temporalio/testing', 'tsx', 'esbuild', 'vitest', 'typescript'])
+      expect(manifest.dependencies[name], name).toBeUndefined();
+  });
+
+  it('has the build the image runs', () => {
+    expect(manifest.scripts.build).toBeDefined();
   });
 });
