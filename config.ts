@@ -87,6 +87,11 @@ const envSchema = z.object({
   SAML_CLOCK_SKEW: duration('60s'),
   SAML_REQUEST_TTL: duration('10m'),
   SIGN_IN_WAIT: duration('10s'),
+  SMTP_URL: optionalText.pipe(
+    z.url({ protocol: /^smtps?$/, error: 'expected smtp://… or smtps://…' }).optional(),
+  ),
+  SMTP_FROM: optionalText,
+  EMAIL_CODE_TTL: duration('15m'),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -120,7 +125,16 @@ export interface Config {
   domainVerification: DomainVerificationTimings;
   saml: { clockSkewMs: number; requestTtlMs: number };
   signInWaitMs: number;
+  email: EmailConfig;
   dataDir: string;
+}
+
+export interface EmailConfig {
+  /** Unset: messages go to the log in development, and production refuses to start. */
+  smtpUrl: string | undefined;
+  from: string;
+  /** How long a sign-up code works. */
+  codeTtlMs: number;
 }
 
 export interface DomainVerificationTimings {
@@ -147,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === 'production') {
     const missing = (
-      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const
+      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS', 'SMTP_URL'] as const
     ).filter((name) => !e[name]);
     if (missing.length)
       throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
@@ -190,6 +204,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
+    email: {
+      smtpUrl: e.SMTP_URL,
+      from: e.SMTP_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
+      codeTtlMs: e.EMAIL_CODE_TTL,
+    },
     dataDir: e.DATA_DIR,
   };
 }

@@ -19,3 +19,8 @@ export async function insertSession(
 export function findLiveSession(c: Collections, digest: string, now: Date): Promise<SessionDoc | null> {
   return c.sessions.findOne({ _id: digest, expiresAt: { $gt: now } });
 }
+
+/** Ends every session of the user (the API checks sessions on each request, so at once). */
+export async function revokeUserSessions(c: Collections, userId: UserId): Promise<number> {
+  return (await c.sessions.deleteMany({ userId })).deletedCount;
+}
