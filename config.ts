@@ -161,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === 'production') {
     const missing = (
-      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS', 'SMTP_URL'] as const
+      ['ADMIN_TOKEN', 'SESSION_SECRET', 'PUBLIC_URL', 'MONGODB_URI', 'TEMPORAL_ADDRESS'] as const
     ).filter((name) => !e[name]);
     if (missing.length)
       throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set in production`);
@@ -170,6 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('Invalid configuration: PUBLIC_URL must be an https URL in production');
     if ((e.SESSION_SECRET ?? '').length < 32)
       throw new ConfigError('Invalid configuration: SESSION_SECRET must be at least 32 characters');
+    // Sign-up codes must reach mailboxes; the log fallback is for development only.
+    if (!e.SMTP_URL) throw new ConfigError('Invalid configuration: SMTP_URL must be set in production');
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, '');
   return {

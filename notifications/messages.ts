@@ -22,7 +22,7 @@ export function signUpCodeMessage(fields: {
     id: outboxMessageId('sign_up_code', fields.userId, randomUUID()),
     kind: 'sign_up_code',
     to: fields.to,
-    subject: `${fields.code} is your verification code`,
+    subject: 'Your verification code',
     text: [
       `Your verification code is ${fields.code}`,
       '',

@@ -80,6 +80,30 @@ describe('configuration', () => {
         TEMPORAL_ADDRESS: 'temporal:7233',
       }),
     ).toThrow(/PUBLIC_URL must be an https URL/);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        ADMIN_TOKEN: 't',
+        SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+        PUBLIC_URL: 'https://sso.example.com',
+        MONGODB_URI: 'mongodb://db',
+        TEMPORAL_ADDRESS: 'temporal:7233',
+      }),
+    ).toThrow(/SMTP_URL must be set in production/);
+  });
+
+  it('takes an smtp or smtps URL for email, and derives the sender from PUBLIC_URL', () => {
+    const config = loadConfig({ SMTP_URL: 'smtps://user:pass@mail.example.com:465', EMAIL_CODE_TTL: '5m' });
+    expect(config.email).toEqual({
+      smtpUrl: 'smtps://user:pass@mail.example.com:465',
+      from: 'no-reply@127.0.0.1',
+      codeTtlMs: 300_000,
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://sso.example.com' }).email.from).toBe('no-reply@sso.example.com');
+    expect(loadConfig({ SMTP_FROM: 'Acme <login@acme.example>' }).email.from).toBe(
+      'Acme <login@acme.example>',
+    );
+    expect(() => loadConfig({ SMTP_URL: 'https://mail.example.com' })).toThrow(/SMTP_URL/);
   });
 
   it('lists the contract names from PRODUCT.md among its variables', () => {
@@ -97,6 +121,7 @@ describe('configuration', () => {
       'ALLOWED_RETURN_ORIGINS',
       'DESKTOP_MIN_VERSION',
       'ENTRA_AUTHORITY_HOST',
+      'SMTP_URL',
     ]) {
       expect(CONFIG_VARIABLES).toContain(name);
     }

@@ -26,6 +26,7 @@ const OPERATOR_VALUES: Record<string, string> = {
   ALLOWED_RETURN_ORIGINS: 'https://app.example.com',
   ADMIN_TOKEN: 'operator-token',
   SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+  SMTP_URL: 'smtps://user:password@mail.example.com:465',
 };
 
 /** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with OPERATOR_VALUES exported. */
