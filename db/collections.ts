@@ -172,8 +172,8 @@ export interface EmailCodeDoc {
   purpose: EmailCodePurpose;
   userId: UserId;
   codeDigest: string;
-  /** Wrong guesses so far; at the limit the code is dead. */
-  attempts: number;
+  /** Random per code: its guesses are counted under this (db/locks.ts takeSlot). */
+  issueId: string;
   /** sign_up: the password chosen with this sign-up, applied only when this code is proven. */
   passwordHash: string | null;
   name: string | null;
@@ -193,13 +193,17 @@ export interface OutboxDoc {
   /** Cleared once sent or given up: it may carry a code or a link. */
   text: string | null;
   status: OutboxStatus;
-  attempts: number;
-  /** A sending attempt holds the message until then, so two attempts never send it side by side. */
-  leaseUntil: Date | null;
   createdAt: Date;
   sentAt: Date | null;
   failure: string | null;
   /** Sending is pointless after this (the code or link inside expired); the document goes too. */
+  expiresAt: Date;
+}
+
+/** A key held by one writer at a time, or a counted slot (db/locks.ts). */
+export interface LockDoc {
+  _id: string;
+  owner: string;
   expiresAt: Date;
 }
 
@@ -225,6 +229,7 @@ export interface Collections {
   samlRequests: Collection<SamlRequestDoc>;
   emailCodes: Collection<EmailCodeDoc>;
   outbox: Collection<OutboxDoc>;
+  locks: Collection<LockDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -244,6 +249,7 @@ export function collections(db: Db): Collections {
     samlRequests: db.collection('saml_requests'),
     emailCodes: db.collection('email_codes'),
     outbox: db.collection('outbox'),
+    locks: db.collection('locks'),
   };
 }
 

@@ -2,10 +2,16 @@
 // its own purpose). A code is six digits, so what keeps it safe is what surrounds it: only a keyed
 // digest is stored, it expires soon, it dies after a few wrong guesses, and it is used once.
 // Every step is a single-document conditional write (FerretDB has no transactions).
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { UserId } from '../domain/ids';
 import { safeEqual, tokenDigest } from '../security/tokens';
-import { isDuplicateKeyError, type Collections, type EmailCodeDoc, type EmailCodePurpose } from './collections';
+import {
+  isDuplicateKeyError,
+  type Collections,
+  type EmailCodeDoc,
+  type EmailCodePurpose,
+} from './collections';
+import { takeSlot } from './locks';
 
 /** Wrong guesses a code survives; then only a new code (a new sign-up) helps. */
 export const EMAIL_CODE_MAX_ATTEMPTS = 5;
@@ -36,7 +42,7 @@ export async function issueEmailCode(
     purpose: fields.purpose,
     userId: fields.userId,
     codeDigest: codeDigest(_id, code, options.secret),
-    attempts: 0,
+    issueId: randomUUID(),
     passwordHash: fields.passwordHash ?? null,
     name: fields.name ?? null,
     createdAt: now,
@@ -63,15 +69,14 @@ export async function consumeEmailCode(
   now: Date,
 ): Promise<EmailCodeDoc | null> {
   const _id = emailCodeId(fields.purpose, fields.userId);
-  // The guess is counted before it is checked, atomically, so parallel guesses cannot exceed the limit.
-  const live = await c.emailCodes.findOneAndUpdate(
-    { _id, expiresAt: { $gt: now }, attempts: { $lt: EMAIL_CODE_MAX_ATTEMPTS } },
-    { $inc: { attempts: 1 } },
-    { returnDocument: 'after' },
-  );
-  if (!live || !safeEqual(codeDigest(_id, fields.code, secret), live.codeDigest)) return null;
+  const live = await c.emailCodes.findOne({ _id, expiresAt: { $gt: now } });
+  if (!live) return null;
+  // Each guess takes a numbered slot before it is checked, so parallel guesses cannot exceed the
+  // limit (a counter would be a read-modify-write, which FerretDB does not make atomic).
+  const guessed = await takeSlot(c, `email-code:${live.issueId}`, EMAIL_CODE_MAX_ATTEMPTS, live.expiresAt);
+  if (!guessed || !safeEqual(codeDigest(_id, fields.code, secret), live.codeDigest)) return null;
   // Single use: of two requests with the right code, only the one that deletes it goes on.
-  const consumed = await c.emailCodes.deleteOne({ _id, codeDigest: live.codeDigest });
+  const consumed = await c.emailCodes.deleteOne({ _id, issueId: live.issueId });
   return consumed.deletedCount === 1 ? live : null;
 }
 

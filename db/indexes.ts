@@ -27,6 +27,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     ensureExpiryIndex(c.signInAttempts),
     ensureExpiryIndex(c.emailCodes),
     ensureExpiryIndex(c.outbox),
+    ensureExpiryIndex(c.locks),
   ]);
 }
 

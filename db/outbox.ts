@@ -1,9 +1,9 @@
 // The outbox: every email the product sends is first a document here, then delivered by the
 // emailDelivery workflow (notifications/outbox.ts starts it). The document's state is what makes
-// delivery idempotent: a message marked sent is never sent again, and a lease keeps two attempts
-// (a timed-out one still running, and its retry) from sending it side by side.
+// delivery idempotent: a message marked sent is never sent again, and a lock (db/locks.ts) keeps
+// two attempts (a timed-out one still running, and its retry) from sending it side by side.
 import { createHash } from 'node:crypto';
-import type { Collections, OutboxDoc, OutboxStatus } from './collections';
+import type { Collections, OutboxStatus } from './collections';
 import { upsertOnce } from './collections';
 
 export interface OutboxMessage {
@@ -38,8 +38,6 @@ export async function insertOutboxMessage(c: Collections, message: OutboxMessage
           subject: message.subject,
           text: message.text,
           status: 'pending',
-          attempts: 0,
-          leaseUntil: null,
           createdAt: now,
           sentAt: null,
           failure: null,
@@ -51,23 +49,9 @@ export async function insertOutboxMessage(c: Collections, message: OutboxMessage
   );
 }
 
-/** Takes the message for one sending attempt, or null when it is not pending or another attempt holds it. */
-export function leaseOutboxMessage(
-  c: Collections,
-  id: string,
-  now: Date,
-  leaseMs: number,
-): Promise<OutboxDoc | null> {
-  return c.outbox.findOneAndUpdate(
-    { _id: id, status: 'pending', $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] },
-    { $set: { leaseUntil: new Date(now.getTime() + leaseMs) }, $inc: { attempts: 1 } },
-    { returnDocument: 'after' },
-  );
-}
-
-/** Lets the next attempt take the message at once (the SMTP server answered "try later"). */
-export async function releaseOutboxLease(c: Collections, id: string): Promise<void> {
-  await c.outbox.updateOne({ _id: id, status: 'pending' }, { $set: { leaseUntil: null } });
+/** The lock a sending attempt holds (db/locks.ts). */
+export function outboxLockKey(id: string): string {
+  return `outbox:${id}`;
 }
 
 /** The end of a message's delivery: its text (a code, a link) is not kept past it. */
@@ -83,7 +67,6 @@ export async function finishOutboxMessage(
       $set: {
         status: outcome.status,
         text: null,
-        leaseUntil: null,
         failure: outcome.failure ?? null,
         ...(outcome.status === 'sent' ? { sentAt: now } : {}),
       },

@@ -312,6 +312,22 @@ describe('personal accounts', () => {
     expectProblem(await verifySignUp(stack, email(), '123456'), 401, 'email_code_invalid');
   });
 
+  it('counts parallel guesses against the limit and lets one of parallel proofs through', async () => {
+    const wrongDigit = (code: string) => `${code.slice(0, 5)}${(Number(code[5]) + 1) % 10}`;
+    const guessed = email();
+    const code = await signUpForCode(stack, mailbox, { email: guessed, password: 'correct horse 8' });
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, () => verifySignUp(stack, guessed, wrongDigit(code))),
+    );
+    expect(guesses.map((res) => res.status)).toEqual(Array(20).fill(401));
+    expectProblem(await verifySignUp(stack, guessed, code), 401, 'email_code_invalid');
+
+    const raced = email();
+    const racedCode = await signUpForCode(stack, mailbox, { email: raced, password: 'correct horse 8' });
+    const proofs = await Promise.all(Array.from({ length: 5 }, () => verifySignUp(stack, raced, racedCode)));
+    expect(proofs.map((res) => res.status).sort()).toEqual([200, 401, 401, 401, 401]);
+  });
+
   it('refuses a wrong password and an unknown email alike', async () => {
     const address = email();
     await signUpAndProve(stack, mailbox, { email: address, password: 'correct horse 7' });
