@@ -1,6 +1,7 @@
-// Password sign-in and the sign-up gate as the product rules shape them: enforcement (rule 7), the desktop
-// version gate (rule 9) and local MFA (rule 8) are decided by domain/signInPolicy.ts; this module
-// gathers the facts for it and turns a refusal into the error the client acts on.
+// Password sign-in and the sign-up gate as the product rules shape them: enforcement (rule 7),
+// the desktop version gate (rule 9), local MFA (rule 8) and proven emails are decided by
+// domain/signInPolicy.ts; this module gathers the facts for it and turns a refusal into the error
+// the client acts on.
 import { findConnectorForDomain } from '../../db/connectors';
 import type { UserDoc } from '../../db/collections';
 import { findLiveEmailCode } from '../../db/emailCodes';
