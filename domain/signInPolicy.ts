@@ -15,8 +15,7 @@ import type { ConnectorId, UserId } from './ids';
 
 /** How the mailbox was proven. `sso_reclaim` marks an unproven account taken back by an IdP. */
 export type EmailVerification =
-  | { at: Date; method: 'email_code' }
-  | { at: Date; method: 'sso' | 'sso_reclaim'; identityId: string };
+  { at: Date; method: 'email_code' } | { at: Date; method: 'sso' | 'sso_reclaim'; identityId: string };
 
 export type AccountClaim =
   /** The account is proven: attach the identity, keep everything else (rule 5). */
@@ -141,11 +140,7 @@ export interface PasswordSignInFacts extends EnforcementFacts {
 
 export type PasswordRefusalCode = Extract<
   ErrorCode,
-  | 'invalid_credentials'
-  | 'email_unverified'
-  | 'password_setup_required'
-  | 'mfa_required'
-  | 'mfa_invalid'
+  'invalid_credentials' | 'email_unverified' | 'password_setup_required' | 'mfa_required' | 'mfa_invalid'
 >;
 
 export type PasswordSignInDecision =
