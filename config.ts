@@ -98,6 +98,11 @@ const envSchema = z.object({
   IDP_FETCH_ALLOWED_NETWORKS: list.pipe(
     z.array(z.string().refine((text) => ipaddr.isValidCIDR(text), 'expected a network such as 10.0.0.0/8')),
   ),
+  SMTP_URL: optionalText.pipe(
+    z.url({ protocol: /^smtps?$/, error: 'expected smtp://… or smtps://…' }).optional(),
+  ),
+  SMTP_FROM: optionalText,
+  EMAIL_CODE_TTL: duration('15m'),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -136,7 +141,16 @@ export interface Config {
   signInWaitMs: number;
   /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
   idpFetchAllowedNetworks: string[];
+  email: EmailConfig;
   dataDir: string;
+}
+
+export interface EmailConfig {
+  /** Unset: messages go to the log in development, and production refuses to start. */
+  smtpUrl: string | undefined;
+  from: string;
+  /** How long a sign-up code works. */
+  codeTtlMs: number;
 }
 
 export interface DomainVerificationTimings {
@@ -203,6 +217,8 @@ function startupProblems(
     // IdPs post assertions to it and session cookies must be Secure: plain http is never right here.
     if (e.PUBLIC_URL && !e.PUBLIC_URL.startsWith('https://'))
       problems.push('PUBLIC_URL: must be an https URL in production');
+    // Sign-up codes must reach mailboxes; the log fallback is for development only.
+    if (!e.SMTP_URL) problems.push('SMTP_URL: must be set in production');
   }
   return problems;
 }
@@ -256,6 +272,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
     idpFetchAllowedNetworks: e.IDP_FETCH_ALLOWED_NETWORKS,
+    email: {
+      smtpUrl: e.SMTP_URL,
+      from: e.SMTP_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
+      codeTtlMs: e.EMAIL_CODE_TTL,
+    },
     dataDir: e.DATA_DIR,
   };
 }

@@ -1,17 +1,28 @@
-// Sign-in activities: deciding between a returning identity, account linking and just-in-time
-// provisioning, and writing the outcome. They read what the IdP said from the sign-in attempt
-// (db/signInAttempts.ts): workflow inputs and results carry IDs only, never personal data. Every write is idempotent on a natural key: the user on
-// its normalized email (unique index, deterministic JIT user ID), the SSO identity on
-// connector + subject (deterministic _id), the membership on org + user.
+// Sign-in activities: deciding between a returning identity, account linking (or reclaiming an
+// unproven account) and just-in-time provisioning, and writing the outcome. They read what the
+// IdP said from the sign-in attempt (db/signInAttempts.ts): workflow inputs and results carry IDs
+// only, never personal data. Every write is idempotent on a natural key: the user on its
+// normalized email (unique index, deterministic JIT user ID), the SSO identity on connector +
+// subject (deterministic _id), the membership on org + user, the reclaim on the account's
+// proof (a conditional write that names the identity) and its audit event on the user ID.
 import { createHash } from 'node:crypto';
 import type { Collections, SignInAttemptDoc, SsoIdentityDoc } from '../db/collections';
 import { findSignInAttempt } from '../db/signInAttempts';
 import { isDuplicateKeyError } from '../db/collections';
+import { recordAuditEvent } from '../db/audit';
+import { deleteEmailCodes } from '../db/emailCodes';
 import { ensureMembership } from '../db/memberships';
-import { findUserByEmail, newUserDoc } from '../db/users';
+import { revokeUserSessions } from '../db/sessions';
+import {
+  emailVerificationOf,
+  findUserByEmail,
+  isEmailProven,
+  newUserDoc,
+  reclaimUnprovenUser,
+} from '../db/users';
 import type { ErrorCode } from '../domain/errors';
 import type { UserId } from '../domain/ids';
-import { decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
+import { accountClaim, decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
 import { ApplicationFailure } from '@temporalio/activity';
 
 export interface IdentityActivityDeps {
@@ -74,7 +85,9 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       ]);
       const decision = decideSsoSignIn({
         ...(identity ? { existingIdentity: { userId: identity.userId } } : {}),
-        ...(userByEmail ? { existingUserByEmail: { userId: userByEmail._id } } : {}),
+        ...(userByEmail
+          ? { existingUserByEmail: { userId: userByEmail._id, emailProven: isEmailProven(userByEmail) } }
+          : {}),
         ...(input.email !== null ? { email: input.email } : {}),
         connectorVerifiedDomains: verified.map((domain) => domain.domain),
         jitEnabled: connector.jit.enabled,
@@ -89,9 +102,20 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       if (input.email === null)
         throw ApplicationFailure.nonRetryable('No email to provision with', 'email_missing');
       const userId = jitUserId(input.email);
+      const now = clock();
       try {
+        // The IdP of a verified domain (decideSignIn checked it) proves the mailbox.
+        const emailVerified = {
+          at: now,
+          method: 'sso' as const,
+          identityId: identityId(input.connectorId, input.subject),
+        };
         await c.users.insertOne(
-          newUserDoc(userId, { email: input.email, name: input.name, avatarUrl: input.avatarUrl }, clock()),
+          newUserDoc(
+            userId,
+            { email: input.email, emailVerified, name: input.name, avatarUrl: input.avatarUrl },
+            now,
+          ),
         );
         return { userId, created: true };
       } catch (error) {
@@ -99,8 +123,61 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       }
       const existing = await findUserByEmail(c, input.email);
       if (!existing) throw ApplicationFailure.retryable('user vanished after a duplicate-key insert');
-      // Either our own earlier attempt, or a personal sign-up that won the race: link to it.
+      // Either our own earlier attempt, or a sign-up that won the race: the workflow then treats it
+      // like any existing account (reclaimUnprovenAccount before linking).
       return { userId: existing._id, created: existing._id === userId };
+    },
+
+    /**
+     * Makes an existing account fit to receive this SSO identity. A proven account is left as it
+     * is (rule 5). An unproven one is reclaimed: the IdP of a verified domain vouches for the
+     * mailbox, while the account only shows that someone typed the address, maybe to pre-hijack
+     * it. So its password, TOTP secret, pending sign-up codes and every session go, it needs a
+     * password setup, its profile comes from the IdP, and an audit event (IDs only) records it.
+     *
+     * Decided on the account as it is now, not as decideSignIn saw it: a code may have proven
+     * it since. Steps after the proof are each idempotent and re-run when a retry finds this
+     * identity's own reclaim already written (accountClaim's finish_reclaim), so a crash between
+     * them loses neither the session revocation nor the audit event.
+     */
+    async reclaimUnprovenAccount({
+      attemptId,
+      userId,
+    }: {
+      attemptId: string;
+      userId: string;
+    }): Promise<{ reclaimed: boolean }> {
+      const input = await attempt(attemptId);
+      const identity = identityId(input.connectorId, input.subject);
+      const accountId = userId as UserId;
+      for (let reads = 0; ; reads++) {
+        const user = await c.users.findOne({ _id: accountId });
+        if (!user) throw ApplicationFailure.retryable('the account to link was not found');
+        const claim = accountClaim(emailVerificationOf(user), identity);
+        if (claim.kind === 'attach') return { reclaimed: false };
+        if (claim.kind === 'finish_reclaim') break;
+        const fields = { identityId: identity, name: input.name, avatarUrl: input.avatarUrl };
+        if (await reclaimUnprovenUser(c, accountId, fields, clock())) break;
+        // Proven between the read and the write: read again and decide on what is there now.
+        if (reads > 2) throw ApplicationFailure.retryable('the account keeps changing');
+      }
+      await deleteEmailCodes(c, accountId);
+      // No session of this account can be legitimate: none is created before the mailbox is
+      // proven, and this sign-in's own session starts only after the workflow ends.
+      await revokeUserSessions(c, accountId);
+      await recordAuditEvent(
+        c,
+        {
+          eventId: `account-reclaimed-${accountId}`,
+          type: 'account.reclaimed',
+          orgId: input.orgId,
+          subjectId: accountId,
+          // IDs only: the identity's own ID embeds a digest of the subject, often an email.
+          data: { userId: accountId, connectorId: input.connectorId },
+        },
+        clock(),
+      );
+      return { reclaimed: true };
     },
 
     /**

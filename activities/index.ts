@@ -8,6 +8,8 @@ import { createDnsActivities } from './dns';
 import { createDomainActivities } from './domains';
 import { createIdentityActivities } from './identities';
 import { createIdpMetadataActivities } from './idpMetadata';
+import { createNotificationActivities } from './notifications';
+import { createMailer } from '../notifications/mailer';
 
 export interface ActivityDeps {
   config: Config;
@@ -21,6 +23,17 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDomainActivities({ c: deps.c, clock: deps.clock, lookupTxt: dns.lookupTxt }),
     ...createIdentityActivities({ c: deps.c, clock: deps.clock }),
+    ...createNotificationActivities({
+      c: deps.c,
+      clock: deps.clock,
+      mailer: createMailer({
+        smtpUrl: deps.config.email.smtpUrl,
+        from: deps.config.email.from,
+        messageIdDomain: new URL(deps.config.publicUrl).hostname,
+        logMessages: deps.config.env === 'development',
+        logger: deps.logger,
+      }),
+    }),
     ...createIdpMetadataActivities({
       timeoutMs: 10_000,
       fetchPolicy: {

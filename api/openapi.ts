@@ -139,10 +139,18 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/sign-up',
-    summary: 'Create a personal account',
+    summary: 'Start a personal account: emails a code (the same answer for every address)',
     auth: 'none',
-    success: 201,
+    success: 202,
     body: schemas.signUpBody,
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/sign-up/verify',
+    summary: 'Prove the email with the code: the account is usable and signed in',
+    auth: 'none',
+    success: 200,
+    body: schemas.signUpVerifyBody,
   },
   {
     method: 'post',

@@ -18,6 +18,13 @@ export const signUpBody = z.strictObject({
   password,
   name: z.string().trim().min(1).max(200).optional(),
 });
+export const signUpVerifyBody = z.strictObject({
+  email,
+  code: z
+    .string()
+    .trim()
+    .regex(/^\d{6}$/, 'the six digits from the email'),
+});
 export const passwordSignInBody = z.strictObject({
   email,
   password: z.string().min(1).max(256),

@@ -3,6 +3,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { ConnectorId, DomainId, OrgId, UserId } from '../domain/ids';
 import type { AttributeMapping } from '../domain/attributeMapping';
+import type { EmailVerification } from '../domain/signInPolicy';
 
 export type Plan = 'free' | 'team' | 'business';
 
@@ -26,10 +27,18 @@ export interface UserDoc {
   _id: UserId;
   /** Normalized (NFC, lower case, punycode domain); unique. */
   email: string;
+  /**
+   * Null (or absent, on accounts older than email proof) until the mailbox is proven: such an
+   * account cannot sign in and SSO identities never attach to it (domain/signInPolicy.ts).
+   */
+  emailVerified: EmailVerification | null;
   name: string | null;
   avatarUrl: string | null;
   passwordHash: string | null;
-  /** Set when SSO was removed from a user who never had a password (teardown). */
+  /**
+   * Set when the account has no password but may need one: SSO was removed from a user who never
+   * had one (teardown), or an IdP reclaimed an unproven account and removed its password.
+   */
   needsPasswordSetup: boolean;
   totpSecret: string | null;
   createdAt: Date;
@@ -154,6 +163,50 @@ export interface AuditEventDoc {
   data: Record<string, unknown>;
 }
 
+export type EmailCodePurpose = 'sign_up';
+
+/** A one-time code sent to a mailbox; only a keyed digest of the code is stored. */
+export interface EmailCodeDoc {
+  /** `${purpose}:${userId}`: one live code per purpose and account; a new one replaces the old. */
+  _id: string;
+  purpose: EmailCodePurpose;
+  userId: UserId;
+  codeDigest: string;
+  /** Random per code: its guesses are counted under this (db/locks.ts takeSlot). */
+  issueId: string;
+  /** sign_up: the password chosen with this sign-up, applied only when this code is proven. */
+  passwordHash: string | null;
+  name: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'expired';
+
+/** An email to deliver (db/outbox.ts); the emailDelivery workflow sends it once. */
+export interface OutboxDoc {
+  /** Deterministic per message (outboxMessageId), so enqueueing it twice stores it once. */
+  _id: string;
+  kind: string;
+  to: string;
+  subject: string;
+  /** Cleared once sent or given up: it may carry a code or a link. */
+  text: string | null;
+  status: OutboxStatus;
+  createdAt: Date;
+  sentAt: Date | null;
+  failure: string | null;
+  /** Sending is pointless after this (the code or link inside expired); the document goes too. */
+  expiresAt: Date;
+}
+
+/** A key held by one writer at a time, or a counted slot (db/locks.ts). */
+export interface LockDoc {
+  _id: string;
+  owner: string;
+  expiresAt: Date;
+}
+
 export interface SamlRequestDoc {
   _id: string;
   connectorId: string;
@@ -174,6 +227,9 @@ export interface Collections {
   signInAttempts: Collection<SignInAttemptDoc>;
   auditEvents: Collection<AuditEventDoc>;
   samlRequests: Collection<SamlRequestDoc>;
+  emailCodes: Collection<EmailCodeDoc>;
+  outbox: Collection<OutboxDoc>;
+  locks: Collection<LockDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -191,6 +247,9 @@ export function collections(db: Db): Collections {
     signInAttempts: db.collection('sign_in_attempts'),
     auditEvents: db.collection('audit_events'),
     samlRequests: db.collection('saml_requests'),
+    emailCodes: db.collection('email_codes'),
+    outbox: db.collection('outbox'),
+    locks: db.collection('locks'),
   };
 }
 

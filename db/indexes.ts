@@ -21,9 +21,13 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.ssoIdentities.createIndex({ userId: 1 }, { name: 'user' }),
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
+    c.emailCodes.createIndex({ userId: 1 }, { name: 'user' }),
     ensureExpiryIndex(c.samlRequests),
     ensureExpiryIndex(c.sessions),
     ensureExpiryIndex(c.signInAttempts),
+    ensureExpiryIndex(c.emailCodes),
+    ensureExpiryIndex(c.outbox),
+    ensureExpiryIndex(c.locks),
   ]);
 }
 

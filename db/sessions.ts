@@ -20,3 +20,8 @@ export async function insertSession(
 export function findLiveSession(c: Collections, digests: string[], now: Date): Promise<SessionDoc | null> {
   return c.sessions.findOne({ _id: { $in: digests }, expiresAt: { $gt: now } });
 }
+
+/** Ends every session of the user (the API checks sessions on each request, so at once). */
+export async function revokeUserSessions(c: Collections, userId: UserId): Promise<number> {
+  return (await c.sessions.deleteMany({ userId })).deletedCount;
+}

@@ -86,6 +86,10 @@ export const ERRORS = {
   email_invalid: rule(400, 'This is not a valid email address'),
   email_taken: rule(409, 'An account with this email already exists'),
   invalid_credentials: rule(401, 'The email or password is wrong'),
+  email_unverified: rule(
+    403,
+    'Confirm the email address first with the code we sent to it (sign up again for a new code)',
+  ),
   sso_required: rule(403, "This email's organization requires single sign-on"),
   mfa_required: rule(401, 'A one-time code from the authenticator app is required'),
   mfa_invalid: rule(401, 'The one-time code is wrong or expired'),

@@ -6,13 +6,44 @@ import { emailDomain } from './email';
 import type { ConnectorId, UserId } from './ids';
 
 // ---------------------------------------------------------------------------------------------
+// Proven mailboxes
+//
+// An account's email is either proven or not. Only the mailbox's owner can prove it: with a code
+// sent to it, or through an IdP of a domain its organization verified (which vouches for every
+// address in that domain). Until then the account is a claim anyone could have made by typing
+// the address, so nothing may trust it: it cannot sign in, and no SSO identity attaches to it.
+
+/** How the mailbox was proven. `sso_reclaim` marks an unproven account taken back by an IdP. */
+export type EmailVerification =
+  { at: Date; method: 'email_code' } | { at: Date; method: 'sso' | 'sso_reclaim'; identityId: string };
+
+export type AccountClaim =
+  /** The account is proven: attach the identity, keep everything else (rule 5). */
+  | { kind: 'attach' }
+  /** Unproven: the IdP's word wins over whoever typed the address (see reclaimUnprovenAccount). */
+  | { kind: 'reclaim' }
+  /** This identity already reclaimed it (a retried step): finish the steps after the proof. */
+  | { kind: 'finish_reclaim' };
+
+/**
+ * What attaching SSO identity `identityId` to an existing account means, decided on the account
+ * as it is at write time (not at decision time: a code may have proven it in between).
+ */
+export function accountClaim(verification: EmailVerification | null, identityId: string): AccountClaim {
+  if (verification === null) return { kind: 'reclaim' };
+  if (verification.method === 'sso_reclaim' && verification.identityId === identityId)
+    return { kind: 'finish_reclaim' };
+  return { kind: 'attach' };
+}
+
+// ---------------------------------------------------------------------------------------------
 // SSO sign-in (rules 4, 5, 6)
 
 export interface SsoSignInFacts {
   /** The SSO identity already known for this connection + subject (NameID / `sub`). */
   existingIdentity?: { userId: UserId };
   /** The account whose (normalized) email equals the IdP's email, if any. */
-  existingUserByEmail?: { userId: UserId };
+  existingUserByEmail?: { userId: UserId; emailProven: boolean };
   /** The email from attribute mapping, if the IdP sent a usable one. */
   email?: string;
   /** The connection's verified domains, in canonical form. */
@@ -28,6 +59,7 @@ export type SsoRefusalCode = Extract<
 export type SsoSignInDecision =
   | { kind: 'returning'; userId: UserId }
   | { kind: 'link'; userId: UserId }
+  | { kind: 'reclaim'; userId: UserId }
   | { kind: 'provision' }
   | { kind: 'refuse'; code: SsoRefusalCode };
 
@@ -40,7 +72,9 @@ export type SsoSignInDecision =
  *    separate claims): this is the only thing stopping an IdP from taking over accounts outside
  *    the domains its organization proved it owns (rule 5), so it precedes linking.
  * 4. An existing account is linked even when JIT is off: linking creates no account, and
- *    switching JIT off is about unknown people, not existing users (rule 4).
+ *    switching JIT off is about unknown people, not existing users (rule 4). Only an account
+ *    whose email is proven is linked as it is; an unproven one is reclaimed: the IdP of a
+ *    verified domain speaks for the mailbox, while the sign-up only claimed it (pre-hijacking).
  * 5. Otherwise a new account is provisioned, if JIT allows it.
  */
 export function decideSsoSignIn(facts: SsoSignInFacts): SsoSignInDecision {
@@ -49,7 +83,8 @@ export function decideSsoSignIn(facts: SsoSignInFacts): SsoSignInDecision {
   if (domain === undefined) return { kind: 'refuse', code: 'email_missing' };
   if (!isInDomains(domain, facts.connectorVerifiedDomains))
     return { kind: 'refuse', code: 'email_domain_not_allowed' };
-  if (facts.existingUserByEmail) return { kind: 'link', userId: facts.existingUserByEmail.userId };
+  const account = facts.existingUserByEmail;
+  if (account) return { kind: account.emailProven ? 'link' : 'reclaim', userId: account.userId };
   if (!facts.jitEnabled) return { kind: 'refuse', code: 'jit_disabled' };
   return { kind: 'provision' };
 }
@@ -92,8 +127,11 @@ export function enforcementRefusal({
 
 export interface PasswordSignInFacts extends EnforcementFacts {
   /** Undefined when no account has this email. */
-  account?: { hasPassword: boolean; mfaEnabled: boolean };
-  /** Whether the password matched the stored hash (false when there is no account or hash). */
+  account?: { hasPassword: boolean; mfaEnabled: boolean; emailProven: boolean };
+  /**
+   * Whether the password matched the stored hash (false when there is no account or hash). For
+   * an unproven account: the hash chosen with its pending sign-up.
+   */
   passwordValid: boolean;
   totpGiven: boolean;
   /** Whether the given TOTP code is valid; ignored when none was given. */
@@ -102,7 +140,7 @@ export interface PasswordSignInFacts extends EnforcementFacts {
 
 export type PasswordRefusalCode = Extract<
   ErrorCode,
-  'invalid_credentials' | 'password_setup_required' | 'mfa_required' | 'mfa_invalid'
+  'invalid_credentials' | 'email_unverified' | 'password_setup_required' | 'mfa_required' | 'mfa_invalid'
 >;
 
 export type PasswordSignInDecision =
@@ -113,6 +151,9 @@ export type PasswordSignInDecision =
  * 1-2. Enforcement (client_upgrade_required, then sso_required): see enforcementRefusal.
  * 3. Unknown email → invalid_credentials, the same answer as a wrong password, so the endpoint
  *    does not reveal which addresses have accounts.
+ * 3b. Unproven email: no password opens it (anyone could have typed that address). A wrong one
+ *    → invalid_credentials as above; the right one → email_unverified, which only tells the
+ *    person who chose that password to enter the emailed code.
  * 4. Account without a password → password_setup_required: it cannot sign in with a password
  *    at all (e.g. it only ever used SSO, and that connection was deleted), and the setup token
  *    goes to the mailbox, so the answer helps only the owner.
@@ -126,6 +167,8 @@ export function passwordSignInPolicy(facts: PasswordSignInFacts): PasswordSignIn
   if (enforced) return enforced;
   const { account } = facts;
   if (!account) return { kind: 'refuse', code: 'invalid_credentials' };
+  if (!account.emailProven)
+    return { kind: 'refuse', code: facts.passwordValid ? 'email_unverified' : 'invalid_credentials' };
   if (!account.hasPassword) return { kind: 'refuse', code: 'password_setup_required' };
   if (!facts.passwordValid) return { kind: 'refuse', code: 'invalid_credentials' };
   if (!account.mfaEnabled) return { kind: 'allow', amr: ['pwd'] };

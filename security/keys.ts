@@ -14,6 +14,7 @@ export const KEY_PURPOSES = [
   'browser-binding',
   'workflow-id',
   'setup-token',
+  'email-code',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

@@ -1,6 +1,7 @@
 // Every workflow the worker runs; the bundler starts from this file.
 export { accountLinking } from './accountLinking';
 export { domainVerification } from './domainVerification';
+export { emailDelivery } from './emailDelivery';
 export { idpMetadataFetch } from './idpMetadataFetch';
 export { jitProvisioning } from './jitProvisioning';
 export { ssoSignIn } from './ssoSignIn';

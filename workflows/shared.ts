@@ -28,6 +28,11 @@ export function domainVerificationWorkflowId(domainId: string): string {
   return `domain-verification-${domainId}`;
 }
 
+/** One delivery run per outbox message: a second start attaches to it or finds it sent. */
+export function emailDeliveryWorkflowId(messageId: string): string {
+  return `email-delivery-${messageId}`;
+}
+
 /**
  * What the ACS hands the sign-in workflow: IDs only. What the IdP said (subject, email, name,
  * attributes) waits in the sign-in attempt document, so none of it lands in Temporal's history.
@@ -39,7 +44,7 @@ export interface SsoSignInInput {
 }
 
 export type SsoSignInResult =
-  | { outcome: 'returning' | 'linked' | 'provisioned'; userId: string }
+  | { outcome: 'returning' | 'linked' | 'reclaimed' | 'provisioned'; userId: string }
   | {
       outcome: 'refused';
       code:

@@ -28,14 +28,16 @@ export async function ssoSignIn(input: SsoSignInInput): Promise<SsoSignInResult>
   }
 
   const step = { ...input, role: defaultRole };
-  if (decision.kind === 'link') {
+  // 'reclaim' (an unproven account) runs the same child: accountLinking decides on the account
+  // as it is when it writes, and says which it did.
+  if (decision.kind === 'link' || decision.kind === 'reclaim') {
     upsertSearchAttributes([{ key: UserIdKey, value: decision.userId }]);
-    const { userId } = await executeChild(accountLinking, {
+    const { userId, reclaimed } = await executeChild(accountLinking, {
       args: [{ ...step, userId: decision.userId }],
       workflowId: `${workflowInfo().workflowId}-link`,
       typedSearchAttributes: searchAttributesOf(input, decision.userId),
     });
-    return { outcome: 'linked', userId };
+    return { outcome: reclaimed ? 'reclaimed' : 'linked', userId };
   }
   const result = await executeChild(jitProvisioning, {
     args: [step],

@@ -29,6 +29,7 @@ export function userRoutes(deps: ApiDeps): Router<ApiState> {
     ctx.body = {
       id: user._id,
       email: user.email,
+      emailVerified: (user.emailVerified ?? null) !== null,
       name: user.name,
       avatarUrl: user.avatarUrl,
       role: membership.role,

@@ -1,9 +1,11 @@
-// Password sign-in and sign-up as the product rules shape them: enforcement (rule 7), the desktop
-// version gate (rule 9) and local MFA (rule 8) are decided by domain/signInPolicy.ts; this module
-// gathers the facts for it and turns a refusal into the error the client acts on.
+// Password sign-in and the sign-up gate as the product rules shape them: enforcement (rule 7),
+// the desktop version gate (rule 9), local MFA (rule 8) and proven emails are decided by
+// domain/signInPolicy.ts; this module gathers the facts for it and turns a refusal into the error
+// the client acts on.
 import { findConnectorForDomain } from '../../db/connectors';
 import type { UserDoc } from '../../db/collections';
-import { findUserByEmail } from '../../db/users';
+import { findLiveEmailCode } from '../../db/emailCodes';
+import { findUserByEmail, isEmailProven } from '../../db/users';
 import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { DomainError } from '../../domain/errors';
 import { passwordSignInPolicy, refusalError } from '../../domain/signInPolicy';
@@ -17,7 +19,7 @@ let dummyHash: Promise<string> | undefined;
 const dummy = () => (dummyHash ??= hashPassword('not-a-real-password'));
 
 /** sso_required tells the client where to go: the connection's login URL (rule 7). */
-function ssoRequired(deps: ApiDeps, connectorId: string): DomainError {
+export function ssoRequired(deps: ApiDeps, connectorId: string): DomainError {
   return new DomainError('sso_required', undefined, {
     connectorId,
     loginUrl: spUrls(deps.config.publicUrl, connectorId).loginUrl,
@@ -39,18 +41,33 @@ export async function passwordSignIn(
     findUserByEmail(deps.c, input.email),
   ]);
   const enforced = connector?.enforced ? connector : null;
+  const emailProven = user !== null && isEmailProven(user);
+  // An unproven account has no password of its own yet: the one chosen with its pending sign-up
+  // is checked only to tell that person to enter the code (email_unverified), never to sign in.
+  const passwordHash =
+    user && !emailProven
+      ? (user.passwordHash ??
+        (await findLiveEmailCode(deps.c, 'sign_up', user._id, deps.clock()))?.passwordHash ??
+        null)
+      : (user?.passwordHash ?? null);
   // An enforced domain never has its passwords evaluated; otherwise the hash work is spent
   // even for unknown emails, so timing does not tell which emails have accounts.
   const passwordValid =
     !enforced &&
-    (user?.passwordHash
-      ? await verifyPassword(input.password, user.passwordHash)
+    (passwordHash
+      ? await verifyPassword(input.password, passwordHash)
       : (await verifyPassword(input.password, await dummy()), false));
   const decision = passwordSignInPolicy({
     ...(enforced ? { enforcedDomain: { connectorId: enforced._id } } : {}),
     clientTooOld: isDesktopClientTooOld(input.clientVersion, deps.config.desktopMinVersion),
     ...(user
-      ? { account: { hasPassword: user.passwordHash !== null, mfaEnabled: user.totpSecret !== null } }
+      ? {
+          account: {
+            hasPassword: user.passwordHash !== null,
+            mfaEnabled: user.totpSecret !== null,
+            emailProven,
+          },
+        }
       : {}),
     passwordValid,
     totpGiven: input.totp !== undefined,

@@ -3,9 +3,11 @@
 // carries Keycloak's auto-POST form back to our ACS; the backend validates it with node-saml and
 // provisions or links the account through the real Temporal workflows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUpAndProve } from '../helpers/accounts';
 import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
+import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { postConnector, verifyDomain } from '../helpers/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { Browser, findLoginForm, findSamlPostForm, redirectTarget } from './helpers/browser';
@@ -14,6 +16,7 @@ import { startKeycloak, type KeycloakServer, type KeycloakUser } from './helpers
 const RETURN_TO = 'https://app.example.test/welcome';
 
 let dns: TestDnsServer;
+let mailbox: TestMailbox;
 let stack: TestStack;
 let keycloak: KeycloakServer;
 let org: OrgFixture;
@@ -31,9 +34,11 @@ const user = (name: string, extra: Partial<KeycloakUser> = {}): KeycloakUser => 
 
 beforeAll(async () => {
   dns = await startDnsServer();
+  mailbox = await startMailbox();
   [stack, keycloak] = await Promise.all([
     startTestStack(
       {
+        SMTP_URL: mailbox.url,
         DNS_SERVERS: dns.address,
         DNS_TIMEOUT: '300ms',
         DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
@@ -69,6 +74,7 @@ afterAll(async () => {
   await keycloak?.stop();
   await stack?.stop();
   await dns?.stop();
+  await mailbox?.stop();
 }, 60_000);
 
 /** The whole browser journey; returns the browser (holding our session cookie) and our final answer. */
@@ -126,16 +132,16 @@ describe('SAML sign-in with Keycloak', () => {
     expect(profile.body.ssoIdentities[0]?.profile).toMatchObject({ department: 'Research' });
   });
 
-  it('links an existing personal account, keeping its user ID', async () => {
+  it('links an existing personal account with a proven email, keeping its user ID', async () => {
     const bob = user('bob');
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-      body: { email: bob.email, password: 'bob personal password' },
+    const signUp = await signUpAndProve(stack, mailbox, {
+      email: bob.email,
+      password: 'bob personal password',
     });
-    expect(signUp.status).toBe(201);
     await keycloak.addUser(bob);
     const { browser, answer } = await signInThroughKeycloak(bob);
     expect(answer.status).toBe(303);
-    expect((await me(browser)).id).toBe(signUp.body.id);
+    expect((await me(browser)).id).toBe(signUp.id);
   });
 
   it('signs a returning user in again as the same user', async () => {

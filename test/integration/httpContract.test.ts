@@ -56,6 +56,14 @@ const wrongInput: Case[] = [
   ['GET', `/v1/orgs/:org/provisioning?status=gone`, undefined, 400, 'validation_failed'],
   ['POST', `/v1/orgs/:org/provisioning/whatever/retry`, undefined, 400, 'validation_failed'],
   ['POST', '/v1/auth/sign-up', { email: 'a@b.example.com' }, 400, 'validation_failed'],
+  ['POST', '/v1/auth/sign-up/verify', { email: 'a@b.example.com', code: 'abcdef' }, 400, 'validation_failed'],
+  [
+    'POST',
+    '/v1/auth/sign-up/verify',
+    { email: 'a@b.example.com', code: '123456' },
+    401,
+    'email_code_invalid',
+  ],
   [
     'POST',
     '/v1/auth/password',

@@ -2,9 +2,12 @@
 // sign-ins). These run them directly against the real database and check that nothing is doubled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDomainActivities } from '../../activities/domains';
-import { createIdentityActivities, jitUserId } from '../../activities/identities';
+import { createIdentityActivities, identityId, jitUserId } from '../../activities/identities';
 import { newDomainDoc } from '../../db/domains';
+import { issueEmailCode } from '../../db/emailCodes';
 import { newId } from '../../db/ids';
+import { insertSession } from '../../db/sessions';
+import { newUserDoc, reclaimUnprovenUser } from '../../db/users';
 import { txtRecordFor } from '../../domain/domainVerification';
 import { asConnectorId, type DomainId, type OrgId, type UserId } from '../../domain/ids';
 import { insertSignInAttempt } from '../../db/signInAttempts';
@@ -96,6 +99,137 @@ describe('identity activities', () => {
     await Promise.all(Array.from({ length: 20 }, () => identities().upsertIdentity(write)));
     expect(await stack.services.c.ssoIdentities.countDocuments({ subject })).toBe(1);
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
+  });
+
+  /** An account as a sign-up leaves it (or, with a password, as accounts before email proof are). */
+  async function accountFor(
+    address: string,
+    options: { proven?: boolean; passwordHash?: string; sessions?: number } = {},
+  ): Promise<UserId> {
+    const c = stack.services.c;
+    const userId = newId<UserId>('usr');
+    const now = new Date();
+    await c.users.insertOne(
+      newUserDoc(
+        userId,
+        {
+          email: address,
+          emailVerified: options.proven ? { at: now, method: 'email_code' } : null,
+          name: 'Typed At Sign-up',
+          passwordHash: options.passwordHash ?? null,
+        },
+        now,
+      ),
+    );
+    for (let session = 0; session < (options.sessions ?? 0); session++)
+      await insertSession(
+        c,
+        {
+          digest: `digest-${userId}-${session}`,
+          userId,
+          amr: ['pwd'],
+          connectorId: null,
+          expiresAt: new Date(now.getTime() + 3_600_000),
+        },
+        now,
+      );
+    if (!options.proven)
+      await issueEmailCode(
+        c,
+        { purpose: 'sign_up', userId, passwordHash: 'scrypt$pending' },
+        { key: stack.services.keys.current('email-code'), ttlMs: 600_000 },
+        now,
+      );
+    return userId;
+  }
+
+  const reclaimEvents = (userId: UserId) =>
+    stack.services.c.auditEvents.countDocuments({ type: 'account.reclaimed', subjectId: userId });
+
+  it('reclaims an unproven account once however often the step runs', async () => {
+    const c = stack.services.c;
+    const address = email();
+    const userId = await accountFor(address, { passwordHash: 'scrypt$squatter', sessions: 2 });
+    const attemptId = await attempt({ email: address, name: 'From IdP' });
+    const runs = await Promise.all([
+      identities().reclaimUnprovenAccount({ attemptId, userId }),
+      identities().reclaimUnprovenAccount({ attemptId, userId }),
+    ]);
+    runs.push(await identities().reclaimUnprovenAccount({ attemptId, userId }));
+    expect(runs).toEqual([{ reclaimed: true }, { reclaimed: true }, { reclaimed: true }]);
+    expect(await c.users.findOne({ _id: userId })).toMatchObject({
+      emailVerified: { method: 'sso_reclaim' },
+      passwordHash: null,
+      needsPasswordSetup: true,
+      totpSecret: null,
+      name: 'From IdP',
+    });
+    expect(await c.sessions.countDocuments({ userId })).toBe(0);
+    expect(await c.emailCodes.countDocuments({ userId })).toBe(0);
+    expect(await reclaimEvents(userId)).toBe(1);
+  });
+
+  it('finishes a reclaim whose first run stopped right after writing the proof', async () => {
+    const c = stack.services.c;
+    const address = email();
+    const userId = await accountFor(address, { passwordHash: 'scrypt$squatter', sessions: 1 });
+    const attemptId = await attempt({ email: address, subject: `sub-${address}` });
+    const input = await c.signInAttempts.findOne({ _id: attemptId });
+    // The first run's conditional write, then the worker died.
+    await reclaimUnprovenUser(
+      c,
+      userId,
+      { identityId: identityId(input!.connectorId, input!.subject), name: null, avatarUrl: null },
+      new Date(),
+    );
+    expect(await identities().reclaimUnprovenAccount({ attemptId, userId })).toEqual({ reclaimed: true });
+    expect(await c.sessions.countDocuments({ userId })).toBe(0);
+    expect(await c.emailCodes.countDocuments({ userId })).toBe(0);
+    expect(await reclaimEvents(userId)).toBe(1);
+  });
+
+  it('leaves a proven account as it is: password, sessions and no audit event', async () => {
+    const c = stack.services.c;
+    const address = email();
+    const userId = await accountFor(address, { proven: true, passwordHash: 'scrypt$owner', sessions: 1 });
+    const attemptId = await attempt({ email: address });
+    expect(await identities().reclaimUnprovenAccount({ attemptId, userId })).toEqual({ reclaimed: false });
+    expect(await c.users.findOne({ _id: userId })).toMatchObject({
+      passwordHash: 'scrypt$owner',
+      name: 'Typed At Sign-up',
+    });
+    expect(await c.sessions.countDocuments({ userId })).toBe(1);
+    expect(await reclaimEvents(userId)).toBe(0);
+  });
+
+  it('does not reclaim an account another identity already reclaimed', async () => {
+    const address = email();
+    const userId = await accountFor(address);
+    const first = await attempt({ email: address, subject: 'first-subject' });
+    const second = await attempt({ email: address, subject: 'second-subject' });
+    expect(await identities().reclaimUnprovenAccount({ attemptId: first, userId })).toEqual({
+      reclaimed: true,
+    });
+    expect(await identities().reclaimUnprovenAccount({ attemptId: second, userId })).toEqual({
+      reclaimed: false,
+    });
+    expect(await reclaimEvents(userId)).toBe(1);
+  });
+
+  it('hands provisioning the account a sign-up created first, so the workflow reclaims it', async () => {
+    const address = email();
+    const userId = await accountFor(address);
+    const attemptId = await attempt({ email: address });
+    expect(await identities().provisionUser({ attemptId })).toEqual({ userId, created: false });
+    expect(await identities().reclaimUnprovenAccount({ attemptId, userId })).toEqual({ reclaimed: true });
+  });
+
+  it('proves the email of a user it provisions: the IdP of a verified domain vouched for it', async () => {
+    const address = email();
+    const { userId } = await identities().provisionUser({ attemptId: await attempt({ email: address }) });
+    expect(await stack.services.c.users.findOne({ _id: userId as UserId })).toMatchObject({
+      emailVerified: { method: 'sso' },
+    });
   });
 
   it('fails for good, not retryably, once the sign-in attempt has expired', async () => {

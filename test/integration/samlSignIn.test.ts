@@ -1,11 +1,15 @@
 // SAML sign-in end to end through the API, the real Temporal workflows and the real database,
 // with responses signed by a test IdP key: JIT provisioning, account linking, returning identities,
-// the rules that refuse, and hostile responses that must change nothing.
+// reclaiming accounts whose email was never proven (pre-hijacking), the rules that refuse, and
+// hostile responses that must change nothing.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUpAndProve, signUpForCode, verifySignUp } from '../helpers/accounts';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
+import { BrowserClient } from '../helpers/browserClient';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
+import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { TEST_IDP, buildSamlResponse, idpMetadataXml, testIdpKey } from '../helpers/samlIdp';
 import { spUrls } from '../../sso/connectorUrls';
 import {
@@ -23,11 +27,14 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
 let dns: TestDnsServer;
+let mailbox: TestMailbox;
 let stack: TestStack;
 
 beforeAll(async () => {
   dns = await startDnsServer();
+  mailbox = await startMailbox();
   stack = await startTestStack({
+    SMTP_URL: mailbox.url,
     DNS_SERVERS: dns.address,
     DNS_TIMEOUT: '300ms',
     DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
@@ -40,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await dns?.stop();
+  await mailbox?.stop();
 });
 
 const person = (domain: string) => `p${Math.random().toString(36).slice(2, 9)}@${domain}`;
@@ -316,23 +324,37 @@ describe('signing in', () => {
     expect(recorded).not.toContain('Secret Lab');
   });
 
-  it('links an existing personal account and keeps its user ID', async () => {
+  it('links an existing personal account with a proven email and keeps its user ID, password and sessions', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-      body: { email: email.toUpperCase(), password: 'personal password', name: 'Personal Name' },
+    const signUp = await signUpAndProve(stack, mailbox, {
+      email: email.toUpperCase(),
+      password: 'personal password',
+      name: 'Personal Name',
     });
-    expect(signUp.status).toBe(201);
     const res = await signIn(stack, fixture, {
       nameId: `sub-${email}`,
       attributes: { email, displayName: 'IdP Name' },
     });
     expect(res.status).toBe(303);
     const session = await me(res.sessionToken);
-    expect(session.id).toBe(signUp.body.id);
-    const user = await orgUser(fixture, signUp.body.id);
-    expect(user.body).toMatchObject({ name: 'Personal Name', hasPassword: true, role: 'member' });
+    expect(session.id).toBe(signUp.id);
+    const user = await orgUser(fixture, signUp.id);
+    expect(user.body).toMatchObject({
+      name: 'Personal Name',
+      hasPassword: true,
+      needsPasswordSetup: false,
+      role: 'member',
+    });
     expect(await stack.services.c.users.countDocuments({ email })).toBe(1);
+    expect((await me(signUp.token)).id).toBe(signUp.id);
+    const password = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'personal password' },
+    });
+    expect(password.status).toBe(200);
+    expect(
+      await stack.services.c.auditEvents.countDocuments({ type: 'account.reclaimed', subjectId: signUp.id }),
+    ).toBe(0);
   });
 
   it('signs a returning identity in and refreshes its profile', async () => {
@@ -404,26 +426,29 @@ describe('signing in', () => {
     expect(await counts()).toEqual(before);
 
     const email = person(fixture.domain);
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-      body: { email, password: 'personal password' },
-    });
+    const signUp = await signUpAndProve(stack, mailbox, { email, password: 'personal password' });
     const linked = await signIn(stack, fixture, { nameId: 'jit-off-2', attributes: { email } });
     expect(linked.status).toBe(303);
-    expect((await me(linked.sessionToken)).id).toBe(signUp.body.id);
+    expect((await me(linked.sessionToken)).id).toBe(signUp.id);
   });
 
   it('never links or creates an account outside the verified domains', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const victim = `victim${Math.random().toString(36).slice(2, 8)}@elsewhere.example.org`;
-    const signUp = await request<{ id: string }>(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-      body: { email: victim, password: 'victim password' },
-    });
-    expect(signUp.status).toBe(201);
+    const signUp = await signUpAndProve(stack, mailbox, { email: victim, password: 'victim password' });
+    const unproven = `unproven${Math.random().toString(36).slice(2, 8)}@elsewhere.example.org`;
+    await signUpForCode(stack, mailbox, { email: unproven, password: 'unproven password' });
     const before = await counts();
-    const res = await signIn(stack, fixture, { nameId: 'attacker', attributes: { email: victim } });
-    expect(res).toMatchObject({ status: 403, body: { code: 'email_domain_not_allowed' } });
+    for (const [nameId, email] of [
+      ['attacker', victim],
+      ['attacker-2', unproven],
+    ] as const) {
+      const res = await signIn(stack, fixture, { nameId, attributes: { email } });
+      expect(res).toMatchObject({ status: 403, body: { code: 'email_domain_not_allowed' } });
+    }
     expect(await counts()).toEqual(before);
-    expect(await stack.services.c.ssoIdentities.countDocuments({ userId: signUp.body.id as never })).toBe(0);
+    expect(await stack.services.c.ssoIdentities.countDocuments({ userId: signUp.id as never })).toBe(0);
+    expect(await stack.services.c.users.findOne({ email: unproven })).toMatchObject({ emailVerified: null });
   });
 
   it('creates exactly one user, identity and membership for 20 concurrent callbacks', async () => {
@@ -465,6 +490,127 @@ describe('signing in', () => {
       );
       expect(res).toMatchObject({ status: 400, body: { code: 'return_to_not_allowed' } });
     }
+  });
+});
+
+describe('account pre-hijacking', () => {
+  async function reclaimEvents(userId: string) {
+    return stack.services.c.auditEvents.find({ type: 'account.reclaimed', subjectId: userId }).toArray();
+  }
+
+  // The takeover the issue describes, in two browsers: an attacker signs up with the address of
+  // someone at an organization before that person ever signs in through the org's IdP.
+  it("gives the attacker's sign-up nothing: the owner signs in through the IdP on that same account, the attacker's password is gone", async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const attacker = new BrowserClient(stack);
+    const victim = new BrowserClient(stack);
+
+    const signUp = await attacker.json('POST', '/v1/auth/sign-up', {
+      email,
+      password: 'attacker password',
+      name: 'Attacker Name',
+    });
+    expect(signUp).toMatchObject({ status: 202, body: { status: 'verification_sent' } });
+    // The code went to the victim's mailbox; the attacker can only guess, and holds nothing.
+    const codeToVictim = (await mailbox.next(email)).text;
+    expect((await attacker.json('POST', '/v1/auth/sign-up/verify', { email, code: '000000' })).status).toBe(
+      401,
+    );
+    const early = await attacker.json('POST', '/v1/auth/password', { email, password: 'attacker password' });
+    expect(early).toMatchObject({ status: 403, body: { code: 'email_unverified' } });
+    expect((await attacker.json('GET', '/v1/me')).status).toBe(401);
+    const squatted = await stack.services.c.users.findOne({ email });
+    expect(squatted).toMatchObject({ emailVerified: null, passwordHash: null });
+
+    const arrived = await victim.ssoSignIn(fixture, {
+      nameId: `owner-${email}`,
+      attributes: { email, displayName: 'Real Owner' },
+    });
+    expect(arrived.status).toBe(303);
+    const session = await victim.json<{ id: string; amr: string[]; name: string }>('GET', '/v1/me');
+    expect(session).toMatchObject({
+      status: 200,
+      body: { id: squatted!._id, amr: ['sso'], name: 'Real Owner' },
+    });
+
+    const afterwards = await attacker.json('POST', '/v1/auth/password', {
+      email,
+      password: 'attacker password',
+    });
+    expect(afterwards).toMatchObject({ status: 409, body: { code: 'password_setup_required' } });
+    // Even the code the attacker's sign-up sent no longer proves anything (it would set their password).
+    const staleCode = /\b(\d{6})\b/.exec(codeToVictim)?.[1] ?? '';
+    expect((await verifySignUp(stack, email, staleCode)).status).toBe(401);
+    expect((await attacker.json('GET', '/v1/me')).status).toBe(401);
+    expect((await victim.json('GET', '/v1/me')).status).toBe(200);
+
+    const user = await orgUser(fixture, squatted!._id);
+    expect(user.body).toMatchObject({
+      hasPassword: false,
+      needsPasswordSetup: true,
+      emailVerified: true,
+      name: 'Real Owner',
+    });
+    const events = await reclaimEvents(squatted!._id);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      orgId: fixture.org.id,
+      data: { userId: squatted!._id, connectorId: fixture.connectorId },
+    });
+    expect(JSON.stringify(events)).not.toContain(email);
+    expect(await stack.services.c.users.countDocuments({ email })).toBe(1);
+  });
+
+  // Accounts from before email proof existed are unproven and may hold live sessions and a
+  // working password: the state the issue found. The IdP sign-in must end both.
+  it('signs the attacker out everywhere when the account predates email proof and holds sessions', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const attacker = new BrowserClient(stack);
+    const victim = new BrowserClient(stack);
+
+    // Before the fix no code was needed; here the code stands in for that, then the document is
+    // put back in its pre-proof shape (no emailVerified field at all).
+    const code = await signUpForCode(stack, mailbox, { email, password: 'attacker password' });
+    expect((await attacker.json('POST', '/v1/auth/sign-up/verify', { email, code })).status).toBe(200);
+    const bearer = await request<{ token: string }>(stack.baseUrl, 'POST', '/v1/auth/password', {
+      body: { email, password: 'attacker password' },
+    });
+    expect(bearer.status).toBe(200);
+    await stack.services.c.users.updateOne({ email }, { $unset: { emailVerified: '' } });
+    const attackerView = await attacker.json<{ id: string }>('GET', '/v1/me');
+    expect(attackerView.status).toBe(200);
+    const accountId = attackerView.body.id;
+
+    const arrived = await victim.ssoSignIn(fixture, { nameId: `owner-${email}`, attributes: { email } });
+    expect(arrived.status).toBe(303);
+
+    expect((await attacker.json('GET', '/v1/me')).status).toBe(401);
+    expect((await request(stack.baseUrl, 'GET', '/v1/me', { token: bearer.body.token })).status).toBe(401);
+    expect(
+      (await attacker.json('POST', '/v1/auth/password', { email, password: 'attacker password' })).body,
+    ).toMatchObject({ code: 'password_setup_required' });
+    expect(await victim.json('GET', '/v1/me')).toMatchObject({ status: 200, body: { id: accountId } });
+    expect(await stack.services.c.sessions.countDocuments({ userId: accountId as never })).toBe(1);
+    expect(await reclaimEvents(accountId)).toHaveLength(1);
+
+    // Signing in again is a returning identity: nothing is reclaimed twice.
+    const again = await victim.ssoSignIn(fixture, { nameId: `owner-${email}`, attributes: { email } });
+    expect(again.status).toBe(303);
+    expect(await stack.services.c.sessions.countDocuments({ userId: accountId as never })).toBe(2);
+    expect(await reclaimEvents(accountId)).toHaveLength(1);
+  });
+
+  it('reclaims an unproven account even when JIT is off, since no account is created', async () => {
+    const fixture = await createSamlConnection(stack, dns, { jit: { enabled: false } });
+    const email = person(fixture.domain);
+    await signUpForCode(stack, mailbox, { email, password: 'squatter password' });
+    const squatted = await stack.services.c.users.findOne({ email });
+    const res = await signIn(stack, fixture, { nameId: `jit-off-${email}`, attributes: { email } });
+    expect(res.status).toBe(303);
+    expect((await me(res.sessionToken)).id).toBe(squatted?._id);
+    expect(await reclaimEvents(squatted!._id)).toHaveLength(1);
   });
 });
 
@@ -673,10 +819,7 @@ describe('enforcement', () => {
   it('routes enforced domains to SSO: passwords and sign-ups are refused with the login to use', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-      body: { email, password: 'before enforcement' },
-    });
-    expect(signUp.status).toBe(201);
+    await signUpAndProve(stack, mailbox, { email, password: 'before enforcement' });
     expect(
       (
         await request(stack.baseUrl, 'POST', '/v1/auth/password', {
@@ -743,7 +886,7 @@ describe('enforcement', () => {
   it('leaves password sign-in alone for domains without an enforced connection', async () => {
     const fixture = await createSamlConnection(stack, dns);
     const email = person(fixture.domain);
-    await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password: 'not enforced' } });
+    await signUpAndProve(stack, mailbox, { email, password: 'not enforced' });
     const res = await request(stack.baseUrl, 'POST', '/v1/auth/password', {
       body: { email, password: 'not enforced' },
       headers: { 'x-client-version': 'desktop/1.0.0' },

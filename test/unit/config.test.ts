@@ -12,6 +12,7 @@ import {
 const DEV = { developmentDefaults: true };
 const strongSecret = () => randomBytes(32).toString('base64url');
 const PRODUCTION = {
+  SMTP_URL: 'smtp://mail.example.com:587',
   PUBLIC_URL: 'https://sso.example.com',
   MONGODB_URI: 'mongodb://db',
   TEMPORAL_ADDRESS: 'temporal:7233',
@@ -171,6 +172,36 @@ describe('configuration', () => {
     ).toMatch(/PUBLIC_URL: must be an https URL in production/);
   });
 
+  it('requires SMTP in production', () => {
+    const { SMTP_URL: _smtp, ...withoutSmtp } = PRODUCTION;
+    const message = configErrorFor({
+      NODE_ENV: 'production',
+      ADMIN_TOKEN: strongSecret(),
+      SESSION_SECRET: strongSecret(),
+      ...withoutSmtp,
+    });
+    expect(message).toMatch(/SMTP_URL: must be set in production/);
+  });
+
+  it('takes an smtp or smtps URL for email, and derives the sender from PUBLIC_URL', () => {
+    const config = loadConfig(
+      { SMTP_URL: 'smtps://user:pass@mail.example.com:465', EMAIL_CODE_TTL: '5m' },
+      DEV,
+    );
+    expect(config.email).toEqual({
+      smtpUrl: 'smtps://user:pass@mail.example.com:465',
+      from: 'no-reply@127.0.0.1',
+      codeTtlMs: 300_000,
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://sso.example.com' }, DEV).email.from).toBe(
+      'no-reply@sso.example.com',
+    );
+    expect(loadConfig({ SMTP_FROM: 'Acme <login@acme.example>' }, DEV).email.from).toBe(
+      'Acme <login@acme.example>',
+    );
+    expect(() => loadConfig({ SMTP_URL: 'https://mail.example.com' }, DEV)).toThrow(/SMTP_URL/);
+  });
+
   it('lists the contract names from PRODUCT.md among its variables', () => {
     for (const name of [
       'PORT',
@@ -186,6 +217,7 @@ describe('configuration', () => {
       'ALLOWED_RETURN_ORIGINS',
       'DESKTOP_MIN_VERSION',
       'ENTRA_AUTHORITY_HOST',
+      'SMTP_URL',
     ]) {
       expect(CONFIG_VARIABLES).toContain(name);
     }

@@ -27,6 +27,7 @@ const OPERATOR_VALUES: Record<string, string> = {
   ALLOWED_RETURN_ORIGINS: 'https://app.example.com',
   ADMIN_TOKEN: randomBytes(32).toString('base64url'),
   SESSION_SECRET: randomBytes(32).toString('base64url'),
+  SMTP_URL: 'smtps://user:password@mail.example.com:465',
 };
 
 /** Substitutes ${VAR:-default} and ${VAR:?message} as compose would with OPERATOR_VALUES exported. */

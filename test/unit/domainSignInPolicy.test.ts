@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asConnectorId, asUserId } from '../../domain/ids';
 import {
+  accountClaim,
   decideSsoSignIn,
   enforcementRefusal,
   passwordSignInPolicy,
@@ -32,7 +33,7 @@ describe('SSO sign-in decision', () => {
     expect(
       sso({
         existingIdentity: { userId: alice },
-        existingUserByEmail: { userId: bob },
+        existingUserByEmail: { userId: bob, emailProven: true },
         email: 'bob@acme.com',
       }),
     ).toEqual({ kind: 'returning', userId: alice });
@@ -44,14 +45,14 @@ describe('SSO sign-in decision', () => {
   });
 
   it('links an existing account with the same email and keeps its user ID', () => {
-    expect(sso({ existingUserByEmail: { userId: bob }, email: 'Bob@ACME.com' })).toEqual({
+    expect(sso({ existingUserByEmail: { userId: bob, emailProven: true }, email: 'Bob@ACME.com' })).toEqual({
       kind: 'link',
       userId: bob,
     });
   });
 
   it('never links an account outside the connection verified domains', () => {
-    expect(sso({ existingUserByEmail: { userId: bob }, email: 'bob@gmail.com' })).toEqual({
+    expect(sso({ existingUserByEmail: { userId: bob, emailProven: true }, email: 'bob@gmail.com' })).toEqual({
       kind: 'refuse',
       code: 'email_domain_not_allowed',
     });
@@ -89,8 +90,47 @@ describe('SSO sign-in decision', () => {
     });
   });
 
+  it('reclaims an account whose email was never proven instead of linking it', () => {
+    expect(sso({ existingUserByEmail: { userId: bob, emailProven: false }, email: 'bob@acme.com' })).toEqual({
+      kind: 'reclaim',
+      userId: bob,
+    });
+  });
+
+  it('never reclaims an unproven account outside the verified domains', () => {
+    expect(sso({ existingUserByEmail: { userId: bob, emailProven: false }, email: 'bob@gmail.com' })).toEqual(
+      { kind: 'refuse', code: 'email_domain_not_allowed' },
+    );
+  });
+
+  it('keeps a returning identity on its user, never reclaiming by email', () => {
+    expect(
+      sso({
+        existingIdentity: { userId: alice },
+        existingUserByEmail: { userId: bob, emailProven: false },
+        email: 'bob@acme.com',
+      }),
+    ).toEqual({ kind: 'returning', userId: alice });
+  });
+
+  it('reclaims an unproven account when JIT is off: no account is created', () => {
+    expect(
+      sso({
+        existingUserByEmail: { userId: bob, emailProven: false },
+        email: 'bob@acme.com',
+        jitEnabled: false,
+      }),
+    ).toEqual({ kind: 'reclaim', userId: bob });
+  });
+
   it('still links existing accounts when JIT is off', () => {
-    expect(sso({ existingUserByEmail: { userId: bob }, email: 'bob@acme.com', jitEnabled: false })).toEqual({
+    expect(
+      sso({
+        existingUserByEmail: { userId: bob, emailProven: true },
+        email: 'bob@acme.com',
+        jitEnabled: false,
+      }),
+    ).toEqual({
       kind: 'link',
       userId: bob,
     });
@@ -100,7 +140,7 @@ describe('SSO sign-in decision', () => {
 const password = (facts: Partial<PasswordSignInFacts>) =>
   passwordSignInPolicy({
     clientTooOld: false,
-    account: { hasPassword: true, mfaEnabled: false },
+    account: { hasPassword: true, mfaEnabled: false, emailProven: true },
     passwordValid: true,
     totpGiven: false,
     totpValid: false,
@@ -148,14 +188,42 @@ describe('password sign-in policy', () => {
   });
 
   it('guides an account without a password to set one up', () => {
-    expect(password({ account: { hasPassword: false, mfaEnabled: false }, passwordValid: false })).toEqual({
+    expect(
+      password({
+        account: { hasPassword: false, mfaEnabled: false, emailProven: true },
+        passwordValid: false,
+      }),
+    ).toEqual({
       kind: 'refuse',
       code: 'password_setup_required',
     });
   });
 
+  it('opens no account whose email is unproven, and says so only to who knows the password', () => {
+    const account = { hasPassword: true, mfaEnabled: false, emailProven: false };
+    expect(password({ account, passwordValid: false })).toEqual({
+      kind: 'refuse',
+      code: 'invalid_credentials',
+    });
+    expect(password({ account, passwordValid: true })).toEqual({ kind: 'refuse', code: 'email_unverified' });
+    // The pending sign-up's password, before the account has one of its own.
+    expect(password({ account: { ...account, hasPassword: false }, passwordValid: true })).toEqual({
+      kind: 'refuse',
+      code: 'email_unverified',
+    });
+  });
+
+  it('routes an unproven account in an enforced domain to SSO like any other', () => {
+    expect(
+      password({
+        enforcedDomain: { connectorId },
+        account: { hasPassword: true, mfaEnabled: false, emailProven: false },
+      }),
+    ).toMatchObject({ code: 'sso_required' });
+  });
+
   it('asks for the second factor only after the password is proven', () => {
-    const account = { hasPassword: true, mfaEnabled: true };
+    const account = { hasPassword: true, mfaEnabled: true, emailProven: true };
     expect(password({ account, passwordValid: false })).toEqual({
       kind: 'refuse',
       code: 'invalid_credentials',
@@ -165,7 +233,11 @@ describe('password sign-in policy', () => {
 
   it('refuses a wrong one-time code', () => {
     expect(
-      password({ account: { hasPassword: true, mfaEnabled: true }, totpGiven: true, totpValid: false }),
+      password({
+        account: { hasPassword: true, mfaEnabled: true, emailProven: true },
+        totpGiven: true,
+        totpValid: false,
+      }),
     ).toEqual({
       kind: 'refuse',
       code: 'mfa_invalid',
@@ -174,10 +246,43 @@ describe('password sign-in policy', () => {
 
   it('allows password plus a valid one-time code and records both methods', () => {
     expect(
-      password({ account: { hasPassword: true, mfaEnabled: true }, totpGiven: true, totpValid: true }),
+      password({
+        account: { hasPassword: true, mfaEnabled: true, emailProven: true },
+        totpGiven: true,
+        totpValid: true,
+      }),
     ).toEqual({
       kind: 'allow',
       amr: ['pwd', 'otp', 'mfa'],
+    });
+  });
+});
+
+describe('attaching an SSO identity to an existing account', () => {
+  const at = new Date('2026-01-01T00:00:00Z');
+  const identity = 'con_acme:subject-digest';
+
+  it('reclaims an account whose email was never proven', () => {
+    expect(accountClaim(null, identity)).toEqual({ kind: 'reclaim' });
+  });
+
+  it('attaches to an account proven by code or by an IdP, leaving it as it is', () => {
+    expect(accountClaim({ at, method: 'email_code' }, identity)).toEqual({ kind: 'attach' });
+    expect(accountClaim({ at, method: 'sso', identityId: identity }, identity)).toEqual({ kind: 'attach' });
+    expect(accountClaim({ at, method: 'sso', identityId: 'con_other:x' }, identity)).toEqual({
+      kind: 'attach',
+    });
+  });
+
+  it('finishes its own reclaim when a retry finds the proof already written', () => {
+    expect(accountClaim({ at, method: 'sso_reclaim', identityId: identity }, identity)).toEqual({
+      kind: 'finish_reclaim',
+    });
+  });
+
+  it('does not redo a reclaim that another identity made', () => {
+    expect(accountClaim({ at, method: 'sso_reclaim', identityId: 'con_other:x' }, identity)).toEqual({
+      kind: 'attach',
     });
   });
 });

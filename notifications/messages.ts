@@ -1,0 +1,60 @@
+// The text of every email the product sends. Messages name no account IDs and say only what the
+// mailbox's owner needs; a code is the only secret in them, and the outbox drops it once sent.
+import { randomUUID } from 'node:crypto';
+import type { UserId } from '../domain/ids';
+import { outboxMessageId, type OutboxMessage } from '../db/outbox';
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The sign-up code. Every code is its own message (a random part in the ID: the code itself must
+ * not feed an ID that ends up in Temporal); enqueueing this same object again stays one message.
+ */
+export function signUpCodeMessage(fields: {
+  userId: UserId;
+  to: string;
+  code: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}): OutboxMessage {
+  const minutes = Math.max(1, Math.round((fields.expiresAt.getTime() - fields.issuedAt.getTime()) / 60_000));
+  return {
+    id: outboxMessageId('sign_up_code', fields.userId, randomUUID()),
+    kind: 'sign_up_code',
+    to: fields.to,
+    subject: 'Your verification code',
+    text: [
+      `Your verification code is ${fields.code}`,
+      '',
+      `Enter it to confirm this email address and finish creating your account. It works once and`,
+      `expires in ${minutes} minutes.`,
+      '',
+      'If you did not try to create an account, ignore this email: without this code no account',
+      'with your address can be used.',
+    ].join('\n'),
+    expiresAt: fields.expiresAt,
+  };
+}
+
+/**
+ * Sign-up with an address that already has a proven account: the owner hears about it, the
+ * person signing up hears the same as for a new address. One per account per hour at most,
+ * whatever the number of attempts: the message ID is the same within the hour.
+ */
+export function accountExistsMessage(fields: { userId: UserId; to: string; now: Date }): OutboxMessage {
+  const hour = Math.floor(fields.now.getTime() / HOUR_MS);
+  return {
+    id: outboxMessageId('account_exists', fields.userId, String(hour)),
+    kind: 'account_exists',
+    to: fields.to,
+    subject: 'You already have an account',
+    text: [
+      'Someone, probably you, tried to create an account with this email address, but you',
+      'already have one. Sign in with your password, or through your organization single',
+      'sign-on if it uses one.',
+      '',
+      'If this was not you, you can ignore this email: nothing about your account has changed.',
+    ].join('\n'),
+    expiresAt: new Date(fields.now.getTime() + 24 * HOUR_MS),
+  };
+}
