@@ -28,6 +28,13 @@ export function domainVerificationWorkflowId(domainId: string): string {
   return `domain-verification-${domainId}`;
 }
 
+/**
+ * Linking and JIT reclaim an unproven account before attaching an identity. Runs started before
+ * that step existed replay without it (their history has no such step); every run that reaches
+ * this point on current code takes it.
+ */
+export const RECLAIM_UNPROVEN_ACCOUNTS_PATCH = 'reclaim-unproven-accounts';
+
 /** One delivery run per outbox message: a second start attaches to it or finds it sent. */
 export function emailDeliveryWorkflowId(messageId: string): string {
   return `email-delivery-${messageId}`;

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { domainVerificationWorkflowId } from '../../workflows/shared';
+import { signUpAndProve, signUpForCode } from '../helpers/accounts';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
+import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { idpMetadataXml } from '../helpers/samlIdp';
 import { createSamlConnection, signIn } from '../helpers/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -21,9 +23,11 @@ const DIR = join(import.meta.dirname);
 let dns: TestDnsServer;
 let stack: TestStack;
 let metadataServer: Server;
+let mailbox: TestMailbox;
 
 beforeAll(async () => {
   dns = await startDnsServer();
+  mailbox = await startMailbox();
   stack = await startTestStack({
     DNS_SERVERS: dns.address,
     DNS_TIMEOUT: '300ms',
@@ -36,6 +40,7 @@ beforeAll(async () => {
     ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
     // The metadata server below listens on loopback, which the fetch refuses by default.
     IDP_FETCH_ALLOWED_NETWORKS: '127.0.0.0/8',
+    SMTP_URL: mailbox.url,
   });
   metadataServer = createServer((_req, res) => res.end(idpMetadataXml()));
   await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
@@ -44,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await dns?.stop();
+  await mailbox?.stop();
   metadataServer?.close();
 });
 
@@ -107,10 +113,7 @@ it('records sign-ins: JIT, returning, and linking an existing account', async ()
   expect(returning.status).toBe(303);
 
   const linkEmail = `link@${fixture.domain}`;
-  const signUp = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-    body: { email: linkEmail, password: 'a long enough password 1' },
-  });
-  expect(signUp.status).toBe(201);
+  await signUpAndProve(stack, mailbox, { email: linkEmail, password: 'a long enough password 1' });
   const linked = await signIn(stack, fixture, { nameId: linkEmail, attributes: { email: linkEmail } });
   expect(linked.status).toBe(303);
 
@@ -137,4 +140,24 @@ it('records a metadata URL fetch', async () => {
   });
   await handle.result();
   await save('idpMetadataFetch', handle.workflowId);
+});
+
+it('records reclaiming an unproven account, and an email delivery', async () => {
+  const fixture = await createSamlConnection(stack, dns, { jit: { enabled: true } });
+  const email = `unproven@${fixture.domain}`;
+  await signUpForCode(stack, mailbox, { email, password: 'a long enough password 1' });
+  const reclaimed = await signIn(stack, fixture, { nameId: email, attributes: { email } });
+  expect(reclaimed.status).toBe(303);
+
+  const runs = await runsOf(`ConnectorId = "${fixture.connectorId}"`);
+  const signInRun = runs.find((run) => run.type === 'ssoSignIn');
+  const linkRun = runs.find((run) => run.type === 'accountLinking');
+  await save('ssoSignIn-reclaim', signInRun!.workflowId, signInRun!.runId);
+  await save('accountLinking-reclaim', linkRun!.workflowId, linkRun!.runId);
+  const [delivery] = await runsOf(
+    `WorkflowType = "emailDelivery" AND TaskQueue = "${stack.config.temporalTaskQueue}"`,
+  );
+  expect(delivery).toBeDefined();
+  await stack.services.temporal.workflow.getHandle(delivery!.workflowId).result();
+  await save('emailDelivery', delivery!.workflowId, delivery!.runId);
 });
