@@ -15,6 +15,7 @@ const HISTORIES = readdirSync(DIR).filter((name) => name.endsWith('.json'));
 const WORKFLOW_TYPES = [
   'accountLinking',
   'domainVerification',
+  'emailDelivery',
   'idpMetadataFetch',
   'jitProvisioning',
   'ssoSignIn',
