@@ -5,7 +5,7 @@
 // normalized email (unique index, deterministic JIT user ID), the SSO identity on connector +
 // subject (deterministic _id), the membership on org + user, the reclaim on the account's
 // proof (a conditional write that names the identity) and its audit event on the user ID.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import type { Collections, SignInAttemptDoc, SsoIdentityDoc } from '../db/collections';
 import { findSignInAttempt } from '../db/signInAttempts';
 import { isDuplicateKeyError } from '../db/collections';
@@ -28,6 +28,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 export interface IdentityActivityDeps {
   c: Collections;
   clock: () => Date;
+  /** Keys JIT user IDs: they appear in Temporal (the UserId search attribute). */
+  userIdKey: KeyObject;
 }
 
 export type SignInDecision =
@@ -47,12 +49,15 @@ export function identityId(connectorId: string, subject: string): string {
   return `${connectorId}:${digest(subject)}`;
 }
 
-/** Derived from the email so a retried or concurrent provisioning lands on the same ID. */
-export function jitUserId(email: string): UserId {
-  return `usr_${createHash('sha256').update(`jit:${email}`).digest('hex').slice(0, 32)}` as UserId;
+/**
+ * Derived from the email so a retried or concurrent provisioning lands on the same ID, and keyed
+ * so that whoever reads user IDs in Temporal cannot confirm a guessed email by hashing it.
+ */
+export function jitUserId(key: KeyObject, email: string): UserId {
+  return `usr_${createHmac('sha256', key).update(`jit:${email}`).digest('hex').slice(0, 32)}` as UserId;
 }
 
-export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
+export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivityDeps) {
   /** The attempt, or a non-retryable failure: once it expired, no retry can bring it back. */
   async function attempt(attemptId: string): Promise<SignInAttemptDoc> {
     const found = await findSignInAttempt(c, attemptId, clock());
@@ -101,7 +106,7 @@ export function createIdentityActivities({ c, clock }: IdentityActivityDeps) {
       // decideSignIn only chooses provisioning with an email (rule 6); without one this is a bug.
       if (input.email === null)
         throw ApplicationFailure.nonRetryable('No email to provision with', 'email_missing');
-      const userId = jitUserId(input.email);
+      const userId = jitUserId(userIdKey, input.email);
       const now = clock();
       try {
         // The IdP of a verified domain (decideSignIn checked it) proves the mailbox.

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { insecureHttpPolicy } from '../domain/idpUrls';
 import type { Collections } from '../db/collections';
 import type { Logger } from '../logger';
+import type { KeyRing } from '../security/keys';
 import { createDnsActivities } from './dns';
 import { createDomainActivities } from './domains';
 import { createIdentityActivities } from './identities';
@@ -16,13 +17,14 @@ export interface ActivityDeps {
   c: Collections;
   clock: () => Date;
   logger: Logger;
+  keys: KeyRing;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const dns = createDnsActivities({ servers: deps.config.dnsServers, timeoutMs: deps.config.dnsTimeoutMs });
   return {
     ...createDomainActivities({ c: deps.c, clock: deps.clock, lookupTxt: dns.lookupTxt }),
-    ...createIdentityActivities({ c: deps.c, clock: deps.clock }),
+    ...createIdentityActivities({ c: deps.c, clock: deps.clock, userIdKey: deps.keys.current('user-id') }),
     ...createNotificationActivities({
       c: deps.c,
       clock: deps.clock,

@@ -19,7 +19,13 @@ export async function runWorker(
     address: services.temporalAddress,
     namespace: services.config.temporalNamespace,
     taskQueue: options.taskQueue ?? services.config.temporalTaskQueue,
-    deps: { config: services.config, c: services.c, clock: services.clock, logger: services.logger },
+    deps: {
+      config: services.config,
+      c: services.c,
+      clock: services.clock,
+      logger: services.logger,
+      keys: services.keys,
+    },
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   const done = worker.run().finally(() => connection.close());

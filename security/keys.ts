@@ -15,6 +15,7 @@ export const KEY_PURPOSES = [
   'workflow-id',
   'setup-token',
   'email-code',
+  'user-id',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

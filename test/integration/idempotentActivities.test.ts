@@ -21,7 +21,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const identities = () => createIdentityActivities({ c: stack.services.c, clock: () => new Date() });
+const identities = () =>
+  createIdentityActivities({
+    c: stack.services.c,
+    clock: () => new Date(),
+    userIdKey: stack.services.keys.current('user-id'),
+  });
 const email = () => `idem${Math.random().toString(36).slice(2, 9)}@acme.example.com`;
 
 /** What the ACS stores for the workflow: the IdP's answer for one sign-in. */
@@ -55,7 +60,10 @@ describe('identity activities', () => {
     const again = await identities().provisionUser({
       attemptId: await attempt({ email: address, name: 'Twice' }),
     });
-    expect(first).toEqual({ userId: jitUserId(address), created: true });
+    expect(first).toEqual({
+      userId: jitUserId(stack.services.keys.current('user-id'), address),
+      created: true,
+    });
     expect(again).toEqual(first);
     const users = await stack.services.c.users.find({ email: address }).toArray();
     expect(users).toHaveLength(1);

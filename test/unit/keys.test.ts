@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { jitUserId } from '../../activities/identities';
 import { ssoSignInWorkflowId } from '../../api/temporalCalls';
 import { createKeyRing, KEY_PURPOSES } from '../../security/keys';
 import { tokenDigest } from '../../security/tokens';
@@ -71,5 +72,16 @@ describe('sign-in workflow IDs', () => {
     const first = ssoSignInWorkflowId(ring, 'con_1', email).replace('sso-sign-in-con_1-', '');
     const second = ssoSignInWorkflowId(ring, 'con_2', email).replace('sso-sign-in-con_2-', '');
     expect(first).not.toBe(second);
+  });
+
+  it('keys JIT user IDs, which Temporal shows, so a guessed email cannot be confirmed', () => {
+    const email = 'ada@example.com';
+    const [one, other] = [createKeyRing(secret()), createKeyRing(secret())];
+    const id = jitUserId(one.current('user-id'), email);
+    expect(id).toMatch(/^usr_[a-f0-9]{32}$/);
+    expect(jitUserId(one.current('user-id'), email)).toBe(id);
+    expect(jitUserId(other.current('user-id'), email)).not.toBe(id);
+    const unkeyed = createHash('sha256').update(`jit:${email}`).digest('hex').slice(0, 32);
+    expect(id).not.toBe(`usr_${unkeyed}`);
   });
 });
