@@ -8,7 +8,7 @@ import { insertSignInAttempt } from '../../db/signInAttempts';
 import { mergeAttributeMapping, mapProfile } from '../../domain/attributeMapping';
 import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { normalizeEmail } from '../../domain/email';
-import { DomainError, isErrorCode, orThrow } from '../../domain/errors';
+import { DomainError, orThrow } from '../../domain/errors';
 import { asUserId, type ConnectorId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
 import { spUrls } from '../../sso/connectorUrls';
@@ -51,9 +51,7 @@ function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
 }
 
 function samlRefusal(error: SamlValidationError): DomainError {
-  return isErrorCode(error.code)
-    ? new DomainError(error.code, error.message)
-    : new DomainError('sso_response_invalid', error.message);
+  return new DomainError(error.code, error.message);
 }
 
 export function ssoRoutes(deps: ApiDeps): Router<ApiState> {

@@ -189,7 +189,7 @@ function readRelayState(value: unknown): string | undefined {
 
 // node-saml reports failures as plain Errors; their messages are matched here only to pick a code,
 // and never passed on: some of them quote values from the response.
-const NODE_SAML_ERRORS: [RegExp, SamlValidationErrorCode, string][] = [
+export const NODE_SAML_ERRORS: [RegExp, SamlValidationErrorCode, string][] = [
   [/multiple assertions/i, 'saml_multiple_assertions', 'The response contains more than one assertion'],
   [
     /InResponseTo/i,
@@ -207,7 +207,7 @@ const NODE_SAML_ERRORS: [RegExp, SamlValidationErrorCode, string][] = [
   [/decrypt|encrypted/i, 'saml_encrypted_assertion_unsupported', 'Encrypted assertions are not supported'],
 ];
 
-function translateNodeSamlError(error: unknown): Error {
+export function translateNodeSamlError(error: unknown): Error {
   if (error instanceof SamlRequestStoreError || error instanceof SamlValidationError) return error;
   if (error instanceof SamlStatusError) {
     return new SamlValidationError('saml_idp_error', 'The identity provider refused the sign-in');
