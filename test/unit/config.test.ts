@@ -56,6 +56,17 @@ describe('configuration', () => {
       expect(message).toContain(name);
   });
 
+  it.each([
+    'DOMAIN_VERIFICATION_INITIAL_INTERVAL',
+    'DOMAIN_VERIFICATION_MAX_INTERVAL',
+    'DOMAIN_VERIFICATION_DEADLINE',
+    'DOMAIN_REVERIFICATION_INTERVAL',
+    'DOMAIN_REVERIFICATION_GRACE',
+  ])('refuses a zero %s, which would make verification poll in a busy loop', (name) => {
+    expect(() => loadConfig({ [name]: '0s' })).toThrow(new RegExp(`${name}: must be longer than zero`));
+    expect(() => loadConfig({ [name]: '0ms' })).toThrow(ConfigError);
+  });
+
   it('requires real secrets and servers in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /ADMIN_TOKEN, SESSION_SECRET, PUBLIC_URL, MONGODB_URI, TEMPORAL_ADDRESS/,
