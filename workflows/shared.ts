@@ -5,6 +5,11 @@ import type { DomainVerificationTimings } from '../config';
 
 export interface DomainVerificationInput {
   domainId: string;
+  /**
+   * The domain record's generation this run works for (see DomainDoc.generation); every write
+   * of the run is conditional on it. Absent in runs started before generations existed (= 0).
+   */
+  generation?: number;
   timings: DomainVerificationTimings;
   /** Carried across continueAsNew. */
   phase?: 'verifying' | 'monitoring';
@@ -12,8 +17,9 @@ export interface DomainVerificationInput {
   checks?: number;
 }
 
+/** `superseded`: a newer run took the domain over (verification was restarted), so this one ended. */
 export type DomainVerificationPhase =
-  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted';
+  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted' | 'superseded';
 
 export interface DomainVerificationStatus {
   phase: DomainVerificationPhase;
