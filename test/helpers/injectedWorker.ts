@@ -36,22 +36,31 @@ export async function startWorkerWith(
   };
 }
 
-/** `target` with one method wrapped (e.g. to throw the first time); the rest passes through. */
-export function wrapMethod<T extends object, K extends keyof T>(
+/**
+ * `target` whose `method` rejects its first `times` calls, as a write lost to a dropped
+ * connection does; every other call and property passes through to the real object.
+ */
+export function failingFirst<T extends object>(
   target: T,
-  method: K,
-  wrap: (original: T[K]) => T[K],
-): T {
-  const original = target[method];
-  if (typeof original !== 'function') throw new Error(`${String(method)} is not a method`);
-  const wrapped = wrap((original as (...args: unknown[]) => unknown).bind(target) as T[K]);
-  return new Proxy(target, {
+  method: keyof T,
+  times: number,
+): { target: T; failures: () => number } {
+  let failures = 0;
+  const proxy = new Proxy(target, {
     get(object, property) {
-      if (property === method) return wrapped;
       const value: unknown = Reflect.get(object, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+      if (typeof value !== 'function') return value;
+      const real = (...args: unknown[]): unknown =>
+        (value as (...a: unknown[]) => unknown).apply(object, args);
+      if (property !== method) return real;
+      return (...args: unknown[]) => {
+        if (failures >= times) return real(...args);
+        failures++;
+        return Promise.reject(new Error(`connection lost (injected into ${String(method)})`));
+      };
     },
   });
+  return { target: proxy, failures: () => failures };
 }
 
 /** A gate a test opens by hand: an injected step waits on it at the point the test names. */

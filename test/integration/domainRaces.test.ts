@@ -13,7 +13,7 @@ import { domainVerificationWorkflowId } from '../../workflows/shared';
 import { createOrgWithKey, uniqueDomain, type OrgFixture } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
-import { gate, startWorkerWith, wrapMethod } from '../helpers/injectedWorker';
+import { failingFirst, gate, startWorkerWith } from '../helpers/injectedWorker';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -148,22 +148,10 @@ describe('a domain deleted while its DNS check runs', () => {
 
 describe('a worker that dies between a status change and what follows it', () => {
   it('still records the verification when the audit write failed after the status was set', async () => {
-    let failures = 1;
-    worker = await startWorkerWith(fast, () => {
-      const c = {
-        ...fast.services.c,
-        auditEvents: wrapMethod(
-          fast.services.c.auditEvents,
-          'updateOne',
-          (updateOne) =>
-            ((...args: Parameters<typeof updateOne>) => {
-              if (failures-- > 0) return Promise.reject(new Error('connection lost (injected)'));
-              return updateOne(...args);
-            }) as typeof updateOne,
-        ),
-      };
-      return { checkDomainRecord: domainActivities(fast, { c }).checkDomainRecord };
-    });
+    const auditEvents = failingFirst(fast.services.c.auditEvents, 'updateOne', 1);
+    worker = await startWorkerWith(fast, () =>
+      domainActivities(fast, { c: { ...fast.services.c, auditEvents: auditEvents.target } }),
+    );
     const org = await createOrgWithKey(fast.baseUrl);
     const view = await addDomain(fast, org);
     dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
@@ -174,26 +162,14 @@ describe('a worker that dies between a status change and what follows it', () =>
       'the verification to be recorded by the retried check',
       15_000,
     );
-    expect(failures).toBeLessThan(0);
+    expect(auditEvents.failures()).toBe(1);
   });
 
   it('still releases the claim and records the lapse when the release failed after the status was set', async () => {
-    let failures = 1;
-    worker = await startWorkerWith(fast, () => {
-      const c = {
-        ...fast.services.c,
-        domainClaims: wrapMethod(
-          fast.services.c.domainClaims,
-          'deleteOne',
-          (deleteOne) =>
-            ((...args: Parameters<typeof deleteOne>) => {
-              if (failures-- > 0) return Promise.reject(new Error('connection lost (injected)'));
-              return deleteOne(...args);
-            }) as typeof deleteOne,
-        ),
-      };
-      return { recheckVerifiedDomain: domainActivities(fast, { c }).recheckVerifiedDomain };
-    });
+    const domainClaims = failingFirst(fast.services.c.domainClaims, 'deleteOne', 1);
+    worker = await startWorkerWith(fast, () =>
+      domainActivities(fast, { c: { ...fast.services.c, domainClaims: domainClaims.target } }),
+    );
     const org = await createOrgWithKey(fast.baseUrl);
     const view = await addDomain(fast, org);
     dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
@@ -206,7 +182,7 @@ describe('a worker that dies between a status change and what follows it', () =>
       'the claim to be released by the retried re-check',
       15_000,
     );
-    expect(failures).toBeLessThan(0);
+    expect(domainClaims.failures()).toBe(1);
     await eventually(
       async () => ((await auditCount(fast, 'domain.unverified', view.id)) === 1 ? true : undefined),
       'the lapse to be recorded',
