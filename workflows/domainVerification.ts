@@ -1,7 +1,13 @@
 // domainVerification: one run per domain record. It polls the TXT record with a growing interval,
 // wakes at once on a checkNow signal, and ends failed at the deadline. Once verified it keeps
 // watching: a record that disappears is tolerated for a grace period, then the domain is
-// unverified. continueAsNew keeps the history bounded over days of waiting.
+// unverified. continueAsNew keeps the history bounded over days of waiting. A run works for one
+// generation of the domain record (restarting verification raises it), so the writes of a run
+// that was replaced, or of a check that outlived its run, match nothing.
+//
+// No patched() markers are needed for these changes: runs already in flight replay the same
+// commands (a markDomainFailed result of undefined ends them failed as before; a missing
+// generation is generation 0, as on records written before generations existed).
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nextCheckDelay, verificationDeadlineReached } from '../domain/domainVerification';
