@@ -26,6 +26,10 @@ const duration = (fallback: string) =>
       }
     });
 
+/** A wait that must not be zero: a zero interval turns a polling loop into a busy loop. */
+const positiveDuration = (fallback: string) =>
+  duration(fallback).refine((ms) => ms > 0, 'must be longer than zero');
+
 const list = z
   .string()
   .default('')
@@ -85,11 +89,11 @@ const envSchema = z.object({
     .regex(/^\d+(b|kb|mb)$/, 'expected a size such as 512kb')
     .default('512kb'),
   SESSION_TTL: duration('12h'),
-  DOMAIN_VERIFICATION_INITIAL_INTERVAL: duration('1m'),
-  DOMAIN_VERIFICATION_MAX_INTERVAL: duration('15m'),
-  DOMAIN_VERIFICATION_DEADLINE: duration('72h'),
-  DOMAIN_REVERIFICATION_INTERVAL: duration('24h'),
-  DOMAIN_REVERIFICATION_GRACE: duration('72h'),
+  DOMAIN_VERIFICATION_INITIAL_INTERVAL: positiveDuration('1m'),
+  DOMAIN_VERIFICATION_MAX_INTERVAL: positiveDuration('15m'),
+  DOMAIN_VERIFICATION_DEADLINE: positiveDuration('72h'),
+  DOMAIN_REVERIFICATION_INTERVAL: positiveDuration('24h'),
+  DOMAIN_REVERIFICATION_GRACE: positiveDuration('72h'),
   DOMAIN_VERIFICATION_CHECKS_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(200),
   DNS_TIMEOUT: duration('5s'),
   SAML_CLOCK_SKEW: duration('60s'),

@@ -57,7 +57,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/orgs/:orgId/domains',
-    summary: 'Add a domain and start its verification',
+    summary: 'Add a domain and start its verification (again: 200, its run repaired if missing)',
     auth: 'org',
     success: 201,
     body: schemas.createDomainBody,

@@ -1,9 +1,12 @@
 // The API's calls into Temporal that wait for an answer. Waits are bounded: a slow or retrying
-// workflow turns into a clear "try again shortly" while the workflow keeps going on its own.
+// workflow turns into a clear "try again shortly" while the workflow keeps going on its own, and
+// the wait itself (a long poll on the run's history) is cancelled at the bound, so waits given up
+// on do not pile up on the Temporal frontend during an outage.
 import { randomUUID } from 'node:crypto';
 import {
   ApplicationFailure,
   WorkflowFailedError,
+  type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { IdpSettings } from '../activities/idpMetadata';
@@ -26,6 +29,24 @@ function failureCode(error: unknown): string | undefined {
   return code;
 }
 
+/** The run's result, or TIMED_OUT after `ms`, when the poll for the result is cancelled. */
+async function resultWithinBound<T>(
+  deps: ApiDeps,
+  handle: WorkflowHandle,
+  ms: number,
+): Promise<T | typeof TIMED_OUT> {
+  const abort = new AbortController();
+  try {
+    return await withinBound(
+      deps.temporal.withAbortSignal(abort.signal, () => handle.result() as Promise<T>),
+      ms,
+    );
+  } finally {
+    // Also after an answer: aborting calls that already ended does nothing.
+    abort.abort();
+  }
+}
+
 export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpSettings> {
   try {
     const handle = await deps.temporal.workflow.start('idpMetadataFetch', {
@@ -34,7 +55,7 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
       args: [{ url }],
       workflowExecutionTimeout: '2m',
     });
-    const result = await withinBound(handle.result() as Promise<IdpSettings>, 30_000);
+    const result = await resultWithinBound<IdpSettings>(deps, handle, 30_000);
     if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
     return result;
   } catch (error) {
@@ -87,7 +108,7 @@ export async function runSsoSignIn(
   const handle = await startSsoSignIn(deps, workflowId, input);
   let result: SsoSignInResult | typeof TIMED_OUT;
   try {
-    result = await withinBound(handle.result() as Promise<SsoSignInResult>, deps.config.signInWaitMs);
+    result = await resultWithinBound<SsoSignInResult>(deps, handle, deps.config.signInWaitMs);
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     const code = failureCode(error);

@@ -68,6 +68,12 @@ export interface DomainDoc {
   failureReason: string | null;
   /** Re-verification: when the TXT record was first seen missing after verification. */
   missingSince: Date | null;
+  /**
+   * Which verification run owns the record: raised each time verification restarts, and every
+   * write of a run is conditional on it, so a late write of an earlier run matches nothing.
+   * Absent on records from before generations existed, which counts as 0.
+   */
+  generation?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -77,6 +83,8 @@ export interface DomainClaimDoc {
   _id: string;
   orgId: OrgId;
   domainId: DomainId;
+  /** The domain's generation whose run claimed it (absent = 0): only that run may undo it. */
+  generation?: number;
   claimedAt: Date;
 }
 

@@ -1,4 +1,5 @@
-import type { Collections, ConnectorDoc } from './collections';
+import type { OrgId } from '../domain/ids';
+import { isDuplicateKeyError, type Collections, type ConnectorDoc } from './collections';
 
 /**
  * The usable connection a domain is tied to: active, its organization still on the Business plan
@@ -19,4 +20,54 @@ export async function findConnectorForDomain(
     c.domains.findOne({ orgId: connector.orgId, domain, status: 'verified' }),
   ]);
   return org?.plan === 'business' && verified ? connector : null;
+}
+
+/**
+ * Ties `name` to the connection. A tie another organization still holds for a name this
+ * organization has claimed (verified) is stale: that organization's domain lapsed, so its tie is
+ * taken over instead of blocking the name's owner. False when another connection of this
+ * organization, or of an organization still holding the name, has it.
+ */
+export async function tieDomain(
+  c: Collections,
+  name: string,
+  connector: Pick<ConnectorDoc, '_id' | 'orgId'>,
+): Promise<boolean> {
+  for (let round = 0; round < 3; round++) {
+    try {
+      await c.connectorDomains.insertOne({ _id: name, connectorId: connector._id, orgId: connector.orgId });
+      return true;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    const existing = await c.connectorDomains.findOne({ _id: name });
+    if (!existing) continue;
+    if (existing.connectorId === connector._id) return true;
+    if (existing.orgId === connector.orgId) return false;
+    const claim = await c.domainClaims.findOne({ _id: name });
+    if (claim?.orgId !== connector.orgId) return false;
+    await c.connectorDomains.deleteOne({ _id: name, connectorId: existing.connectorId });
+  }
+  return false;
+}
+
+/**
+ * A domain that lapsed (its TXT record vanished past the grace period) no longer belongs to its
+ * organization, so its tie goes too: the name's next owner can tie it to their own connection.
+ */
+export async function releaseDomainTie(c: Collections, name: string, orgId: OrgId): Promise<void> {
+  await c.connectorDomains.deleteOne({ _id: name, orgId });
+}
+
+/**
+ * When a domain is verified again, the organization's connection that still lists it (the oldest
+ * active one) gets its tie back, so SSO routing and enforcement resume without reconfiguring it.
+ */
+export async function restoreDomainTie(c: Collections, name: string, orgId: OrgId): Promise<void> {
+  const [connector] = await c.connectors
+    .find({ orgId, domains: name, status: 'active' })
+    .sort({ createdAt: 1 })
+    .limit(1)
+    .toArray();
+  if (connector) await tieDomain(c, name, connector);
 }

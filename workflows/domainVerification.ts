@@ -1,7 +1,13 @@
 // domainVerification: one run per domain record. It polls the TXT record with a growing interval,
 // wakes at once on a checkNow signal, and ends failed at the deadline. Once verified it keeps
 // watching: a record that disappears is tolerated for a grace period, then the domain is
-// unverified. continueAsNew keeps the history bounded over days of waiting.
+// unverified. continueAsNew keeps the history bounded over days of waiting. A run works for one
+// generation of the domain record (restarting verification raises it), so the writes of a run
+// that was replaced, or of a check that outlived its run, match nothing.
+//
+// No patched() markers are needed for these changes: runs already in flight replay the same
+// commands (a markDomainFailed result of undefined ends them failed as before; a missing
+// generation is generation 0, as on records written before generations existed).
 import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nextCheckDelay, verificationDeadlineReached } from '../domain/domainVerification';
@@ -13,10 +19,17 @@ import {
   type DomainVerificationStatus,
 } from './shared';
 
-const { checkDomainRecord, markDomainFailed, recheckVerifiedDomain } = proxyActivities<Activities>({
+const { checkDomainRecord, recheckVerifiedDomain } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // DNS timeouts and SERVFAIL are retried here; a check that still fails counts as "not yet".
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+// Ending a run at its deadline has no "next check" to fall back on: giving up would leave the
+// domain pending with no run. It retries until the database answers, however long that takes.
+const { markDomainFailed } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 export async function domainVerification(input: DomainVerificationInput): Promise<DomainVerificationPhase> {
@@ -26,6 +39,8 @@ export async function domainVerification(input: DomainVerificationInput): Promis
     checks: input.checks ?? 0,
     nextCheckAtMs: null,
   };
+  // Every write of this run is conditional on the domain's generation it was started for.
+  const run = { domainId: input.domainId, generation: input.generation ?? 0 };
   let checkNowRequested = false;
   setHandler(checkNowSignal, () => {
     checkNowRequested = true;
@@ -36,21 +51,24 @@ export async function domainVerification(input: DomainVerificationInput): Promis
     checkNowRequested = false;
     if (status.phase === 'verifying') {
       status.checks++;
-      const outcome = await checkOrRetryLater(() => checkDomainRecord({ domainId: input.domainId }));
-      if (outcome === 'deleted') return (status.phase = 'deleted');
+      const outcome = await checkOrRetryLater(() => checkDomainRecord(run));
+      if (outcome === 'deleted' || outcome === 'superseded') return (status.phase = outcome);
       if (outcome === 'taken') return (status.phase = 'failed');
       if (outcome === 'verified') {
         status.phase = 'monitoring';
       } else if (verificationDeadlineReached(new Date(startedAtMs), new Date(), input.timings.deadlineMs)) {
-        await markDomainFailed({ domainId: input.domainId, reason: 'deadline' });
-        return (status.phase = 'failed');
+        // Runs from before this returned a value replay it as undefined: they ended failed.
+        const end: string | undefined = await markDomainFailed({ ...run, reason: 'deadline' });
+        // A check that verified the domain just before the deadline wins: keep watching it.
+        if (end === 'verified') status.phase = 'monitoring';
+        else return (status.phase = end === 'deleted' || end === 'superseded' ? end : 'failed');
       }
     } else {
       const outcome = await checkOrRetryLater(() =>
-        recheckVerifiedDomain({ domainId: input.domainId, graceMs: input.timings.graceMs }),
+        recheckVerifiedDomain({ ...run, graceMs: input.timings.graceMs }),
       );
-      if (outcome === 'deleted') return (status.phase = 'deleted');
-      if (outcome === 'unverified') return (status.phase = 'unverified');
+      if (outcome === 'deleted' || outcome === 'superseded' || outcome === 'unverified')
+        return (status.phase = outcome);
     }
     const delayMs =
       status.phase === 'verifying'

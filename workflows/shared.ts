@@ -5,6 +5,11 @@ import type { DomainVerificationTimings } from '../config';
 
 export interface DomainVerificationInput {
   domainId: string;
+  /**
+   * The domain record's generation this run works for (see DomainDoc.generation); every write
+   * of the run is conditional on it. Absent in runs started before generations existed (= 0).
+   */
+  generation?: number;
   timings: DomainVerificationTimings;
   /** Carried across continueAsNew. */
   phase?: 'verifying' | 'monitoring';
@@ -12,8 +17,9 @@ export interface DomainVerificationInput {
   checks?: number;
 }
 
+/** `superseded`: a newer run took the domain over (verification was restarted), so this one ended. */
 export type DomainVerificationPhase =
-  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted';
+  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted' | 'superseded';
 
 export interface DomainVerificationStatus {
   phase: DomainVerificationPhase;
@@ -72,11 +78,24 @@ export const PROVISIONING_WORKFLOW_TYPES = ['ssoSignIn', 'jitProvisioning', 'acc
 /**
  * Sign-in steps are short database operations, run as local activities: a user waits on them, and
  * a local activity costs no round trip through the server (bench/ssoSignIn.ts measured a returning
- * sign-in at about 300 ms p50 with regular activities, 120 ms with local ones). They retry without
- * a limit (a database outage must not lose a sign-up): the backoff caps at one minute, and rule
- * violations fail non-retryably instead.
+ * sign-in at about 300 ms p50 with regular activities, 120 ms with local ones). A database outage
+ * must not lose a sign-up, so they retry until the sign-in attempt itself expires (7 days,
+ * SIGN_IN_ATTEMPT_TTL_MS): then the step fails for good (`sign_in_expired`, or this timeout),
+ * which is the run's clear end. Rule violations fail non-retryably at once.
+ *
+ * The retries must not outgrow Temporal's history limit (51,200 events) in those 7 days. While a
+ * local activity retries inside the worker, the worker keeps the workflow task open and
+ * heartbeats it every 8 s (80% of the 10 s task timeout), 3 events each: 7 days of that would be
+ * about 227,000 events. So only backoffs up to `localRetryThreshold` (5 s) stay in the worker;
+ * longer ones wait on a server timer (6 events per retry, measured, plus at most one heartbeat
+ * during an attempt of at most 10 s), and the backoff grows to 10 minutes: about 1,000 retries
+ * and 9,000 events in 7 days, far below the limit (test/integration/signInWaits.test.ts measures
+ * a retry on the real server and checks the sum). Recovery after a long outage can therefore take
+ * up to 10 minutes; a short one is retried within seconds.
  */
 export const SIGN_IN_ACTIVITY_OPTIONS: LocalActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '7d',
+  localRetryThreshold: '5s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10m' },
 };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseCertificate } from '../../sso/certificates';
 import { createConnectorBody, patchConnectorBody, type SamlSettings } from '../schemas';
 import type { ConnectorDoc, SamlIdpSettings } from '../../db/collections';
-import { isDuplicateKeyError } from '../../db/collections';
+import { tieDomain } from '../../db/connectors';
 import { newId } from '../../db/ids';
 import { mergeAttributeMapping } from '../../domain/attributeMapping';
 import { normalizeDomain } from '../../domain/domainName';
@@ -90,19 +90,12 @@ async function resolveIdpSettings(deps: ApiDeps, saml: SamlSettings): Promise<Sa
 async function claimDomains(deps: ApiDeps, connector: ConnectorDoc): Promise<void> {
   const claimed: string[] = [];
   for (const domain of connector.domains) {
-    try {
-      await deps.c.connectorDomains.insertOne({
-        _id: domain,
-        connectorId: connector._id,
-        orgId: connector.orgId,
-      });
-      claimed.push(domain);
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
+    if (!(await tieDomain(deps.c, domain, connector))) {
       await deps.c.connectorDomains.deleteMany({ _id: { $in: claimed }, connectorId: connector._id });
       await deps.c.connectors.deleteOne({ _id: connector._id });
       throw new DomainError('domain_in_use', 'The domain is already tied to another connection', { domain });
     }
+    claimed.push(domain);
   }
 }
 

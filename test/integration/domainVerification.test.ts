@@ -1,10 +1,15 @@
 // The domain verification workflow on the real Temporal dev server, with a real worker writing to
 // the real MongoDB-protocol server, driven through the API and a real DNS server on 127.0.0.1.
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findConnectorForDomain } from '../../db/connectors';
+import { runApi } from '../../runtime/runApi';
 import { domainVerificationWorkflowId } from '../../workflows/shared';
-import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
+import { createOrgWithKey, uniqueDomain, type OrgFixture } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
+import { idpMetadataXml } from '../helpers/samlIdp';
+import { postConnector } from '../helpers/sso';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -110,11 +115,43 @@ describe('adding a domain', () => {
       .describe();
     expect(description.type).toBe('domainVerification');
     expect(description.searchAttributes).toMatchObject({ OrgId: [org.id], DomainId: [view.id] });
+    // Adding it again answers the same domain and leaves its one run alone.
     const again = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, {
       token: org.key,
       body: { domain: view.domain },
     });
-    expect(again).toMatchObject({ status: 409, body: { code: 'conflict' } });
+    expect(again).toMatchObject({ status: 200, body: { id: view.id, status: 'pending' } });
+    const after = await fast.services.temporal.workflow
+      .getHandle(domainVerificationWorkflowId(view.id))
+      .describe();
+    expect(after).toMatchObject({ runId: description.runId, status: { name: 'RUNNING' } });
+  });
+  it('keeps a domain added while Temporal is down, and starts its run when it is added again', async () => {
+    // An API whose Temporal frontend refuses connections (no retries: the outage is immediate).
+    const down = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', interceptors: [] }) });
+    const outage = await runApi({ ...fast.services, temporal: down }, 0);
+    const org = await createOrgWithKey(fast.baseUrl);
+    const domain = uniqueDomain('outage');
+    try {
+      const first = await request(outage.url, 'POST', `/v1/orgs/${org.id}/domains`, {
+        token: org.key,
+        body: { domain },
+      });
+      expect(first).toMatchObject({ status: 503, body: { code: 'try_again_later' } });
+    } finally {
+      await outage.close();
+      await down.connection.close();
+    }
+    const saved = await fast.services.c.domains.findOne({ orgId: org.id as never, domain });
+    expect(saved?.status).toBe('pending');
+
+    const again = await request<DomainView>(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains`, {
+      token: org.key,
+      body: { domain },
+    });
+    expect(again).toMatchObject({ status: 200, body: { id: saved?._id, status: 'pending' } });
+    dns.setTxt(again.body.txtRecord.name, [again.body.txtRecord.value]);
+    await untilStatus(fast, org.key, org.id, again.body.id, 'verified');
   });
 });
 
@@ -180,6 +217,25 @@ describe('verification', () => {
     });
     expect(res).toMatchObject({ status: 202, body: { status: 'pending' } });
     await untilStatus(slow, org.key, org.id, view.id, 'verified');
+  });
+
+  it('answers a double click on a failed domain with one fresh run', async () => {
+    const org = await createOrgWithKey(slow.baseUrl);
+    const view = await addDomain(slow, org.key, org.id);
+    await untilStatus(slow, org.key, org.id, view.id, 'failed');
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+
+    const clicks = await Promise.all(
+      [1, 2, 3].map(() =>
+        request(slow.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, { token: org.key }),
+      ),
+    );
+    expect(clicks.map((click) => click.status)).toEqual([202, 202, 202]);
+    await untilStatus(slow, org.key, org.id, view.id, 'verified');
+    const run = await slow.services.temporal.workflow
+      .getHandle(domainVerificationWorkflowId(view.id))
+      .describe();
+    expect(run.status.name).toBe('RUNNING');
   });
 
   it('keeps retrying while the DNS server is down and verifies once it is back', async () => {
@@ -260,6 +316,80 @@ describe('verification', () => {
     expect(
       await fast.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: view.id }),
     ).toBe(1);
+  });
+});
+
+describe('a lapsed domain and its connection', () => {
+  async function verifiedDomain(org: OrgFixture, domain = uniqueDomain('tie')) {
+    const view = await addDomain(fast, org.key, org.id, domain);
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    await untilStatus(fast, org.key, org.id, view.id, 'verified');
+    return view;
+  }
+
+  async function connectionFor(org: OrgFixture, domain: string) {
+    const res = await postConnector(fast, org, {
+      name: 'IdP',
+      domains: [domain],
+      saml: { metadataXml: idpMetadataXml() },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id;
+  }
+
+  it("releases the domain's tie, so the name's next owner can tie it to their own connection", async () => {
+    const first = await createOrgWithKey(fast.baseUrl);
+    const lapsed = await verifiedDomain(first);
+    await connectionFor(first, lapsed.domain);
+    dns.removeTxt(lapsed.txtRecord.name);
+    await untilStatus(fast, first.key, first.id, lapsed.id, 'unverified');
+    await eventually(
+      async () =>
+        (await fast.services.c.connectorDomains.findOne({ _id: lapsed.domain })) ? undefined : true,
+      'the tie to be released',
+    );
+
+    const owner = await createOrgWithKey(fast.baseUrl);
+    await verifiedDomain(owner, lapsed.domain);
+    const theirs = await connectionFor(owner, lapsed.domain);
+    expect((await findConnectorForDomain(fast.services.c, lapsed.domain))?._id).toBe(theirs);
+  });
+
+  it('ties the domain to its connection again when the same organization verifies it again', async () => {
+    const org = await createOrgWithKey(fast.baseUrl);
+    const view = await verifiedDomain(org);
+    const connectorId = await connectionFor(org, view.domain);
+    dns.removeTxt(view.txtRecord.name);
+    await untilStatus(fast, org.key, org.id, view.id, 'unverified');
+    expect(await findConnectorForDomain(fast.services.c, view.domain)).toBeNull();
+
+    dns.setTxt(view.txtRecord.name, [view.txtRecord.value]);
+    const res = await request(fast.baseUrl, 'POST', `/v1/orgs/${org.id}/domains/${view.id}/verify`, {
+      token: org.key,
+    });
+    expect(res.status).toBe(202);
+    await untilStatus(fast, org.key, org.id, view.id, 'verified');
+    await eventually(
+      async () =>
+        (await findConnectorForDomain(fast.services.c, view.domain))?._id === connectorId ? true : undefined,
+      'SSO routing to resume',
+    );
+    expect(
+      await fast.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: view.id }),
+    ).toBe(2);
+  });
+
+  it('takes over a tie left behind by an organization whose domain lapsed before ties were released', async () => {
+    const owner = await createOrgWithKey(fast.baseUrl);
+    const domain = uniqueDomain('stale');
+    await fast.services.c.connectorDomains.insertOne({
+      _id: domain,
+      connectorId: 'con_00000000000000000000000000000000' as never,
+      orgId: 'org_00000000000000000000000000000000' as never,
+    });
+    await verifiedDomain(owner, domain);
+    const theirs = await connectionFor(owner, domain);
+    expect((await findConnectorForDomain(fast.services.c, domain))?._id).toBe(theirs);
   });
 });
 

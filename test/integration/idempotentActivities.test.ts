@@ -11,6 +11,7 @@ import { newUserDoc, reclaimUnprovenUser } from '../../db/users';
 import { txtRecordFor } from '../../domain/domainVerification';
 import { asConnectorId, type DomainId, type OrgId, type UserId } from '../../domain/ids';
 import { insertSignInAttempt } from '../../db/signInAttempts';
+import { gate, type Gate } from '../helpers/injectedWorker';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -267,13 +268,79 @@ describe('domain activities', () => {
             : { found: false, reason: 'nxdomain' },
         ),
     });
-    expect(await activities.checkDomainRecord({ domainId })).toBe('verified');
-    expect(await activities.checkDomainRecord({ domainId })).toBe('verified');
+    // A new record belongs to its first run, generation 1.
+    expect(await activities.checkDomainRecord({ domainId, generation: 1 })).toBe('verified');
+    expect(await activities.checkDomainRecord({ domainId, generation: 1 })).toBe('verified');
     const verifiedAt = (await stack.services.c.domains.findOne({ _id: domainId }))?.verifiedAt;
     expect(verifiedAt).toBeInstanceOf(Date);
     expect(await stack.services.c.domainClaims.countDocuments({ _id: domain })).toBe(1);
     expect(
       await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: domainId }),
     ).toBe(1);
+  });
+
+  /** A pending domain record, and domain activities whose resolver holds its TXT record. */
+  async function pendingDomain(fields: { generation?: number; lookupGate?: Gate } = {}) {
+    const domainId = newId<DomainId>('dom');
+    const domain = `race-${Math.random().toString(36).slice(2, 8)}.example.com`;
+    const doc = newDomainDoc(domainId, { orgId: newId<OrgId>('org'), domain, token: 'token-1' }, new Date());
+    if (fields.generation === undefined) delete doc.generation;
+    else doc.generation = fields.generation;
+    await stack.services.c.domains.insertOne(doc);
+    const record = txtRecordFor(domain, 'token-1');
+    const activities = createDomainActivities({
+      c: stack.services.c,
+      clock: () => new Date(),
+      lookupTxt: async (name) => {
+        await fields.lookupGate?.wait();
+        return name === record.name
+          ? { found: true, records: [[record.value]] }
+          : { found: false, reason: 'nxdomain' };
+      },
+    });
+    const read = () => stack.services.c.domains.findOne({ _id: domainId });
+    return { domainId, domain, activities, read };
+  }
+
+  it('does not let a check that outlived the deadline verify the domain its run already failed', async () => {
+    const lookup = gate();
+    const { domainId, domain, activities, read } = await pendingDomain({ generation: 1, lookupGate: lookup });
+    // The check's DNS lookup hangs past its timeout; the run moves on and fails the domain.
+    const lateCheck = activities.checkDomainRecord({ domainId, generation: 1 });
+    await lookup.reached;
+    expect(await activities.markDomainFailed({ domainId, generation: 1, reason: 'deadline' })).toBe('failed');
+
+    lookup.open();
+    expect(await lateCheck).toBe('superseded');
+    expect(await read()).toMatchObject({ status: 'failed', verifiedAt: null });
+    expect(await stack.services.c.domainClaims.findOne({ _id: domain })).toBeNull();
+    expect(
+      await stack.services.c.auditEvents.countDocuments({ type: 'domain.verified', subjectId: domainId }),
+    ).toBe(0);
+  });
+
+  it('lets a check that verified just before the deadline win, and tells the run to keep watching', async () => {
+    const { domainId, activities, read } = await pendingDomain({ generation: 1 });
+    expect(await activities.checkDomainRecord({ domainId, generation: 1 })).toBe('verified');
+    expect(await activities.markDomainFailed({ domainId, generation: 1, reason: 'deadline' })).toBe(
+      'verified',
+    );
+    expect((await read())?.status).toBe('verified');
+  });
+
+  it('ignores a check of an earlier run once verification was restarted', async () => {
+    const { domainId, domain, activities, read } = await pendingDomain({ generation: 2 });
+    expect(await activities.checkDomainRecord({ domainId, generation: 1 })).toBe('superseded');
+    expect(await activities.markDomainFailed({ domainId, generation: 1, reason: 'deadline' })).toBe(
+      'superseded',
+    );
+    expect(await read()).toMatchObject({ status: 'pending', checks: 0 });
+    expect(await stack.services.c.domainClaims.findOne({ _id: domain })).toBeNull();
+  });
+
+  it('still verifies a record written before generations, from a run started before them', async () => {
+    const { domainId, activities, read } = await pendingDomain();
+    expect(await activities.checkDomainRecord({ domainId })).toBe('verified');
+    expect((await read())?.status).toBe('verified');
   });
 });

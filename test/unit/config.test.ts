@@ -91,6 +91,17 @@ describe('configuration', () => {
       expect(message).toContain(name);
   });
 
+  it.each([
+    'DOMAIN_VERIFICATION_INITIAL_INTERVAL',
+    'DOMAIN_VERIFICATION_MAX_INTERVAL',
+    'DOMAIN_VERIFICATION_DEADLINE',
+    'DOMAIN_REVERIFICATION_INTERVAL',
+    'DOMAIN_REVERIFICATION_GRACE',
+  ])('refuses a zero %s, which would make verification poll in a busy loop', (name) => {
+    expect(() => loadConfig({ [name]: '0s' }, DEV)).toThrow(new RegExp(`${name}: must be longer than zero`));
+    expect(() => loadConfig({ [name]: '0ms' }, DEV)).toThrow(ConfigError);
+  });
+
   it('refuses to start anywhere but the development entry point without the secrets, naming them', () => {
     for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }] as Record<string, string>[]) {
       const message = configErrorFor(env);
