@@ -54,7 +54,12 @@ export function contractBreach(seen: SeenResponse): string | undefined {
     const declared = operation && problemStatuses(operation);
     if (declared && !declared.includes(seen.status))
       return `${seen.status}, which is not among its declared problem statuses (${declared.join(', ')})`;
-    return schemaBreach(problem, seen.body);
+    const refused = schemaBreach(problem, seen.body);
+    if (refused) return refused;
+    const requestId = seen.headers.get('x-request-id');
+    if (requestId && (seen.body as { instance: string }).instance !== requestId)
+      return `a problem whose instance is not its X-Request-Id (${requestId})`;
+    return undefined;
   }
   // A success from a route the document does not describe: httpContract.test.ts lists those.
   if (!operation) return `${seen.status} from a route api/openapi.ts does not describe`;
