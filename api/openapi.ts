@@ -1,19 +1,35 @@
-// The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with, so the
-// document cannot drift from what the API accepts. test/integration/httpContract.test.ts checks
-// that every registered route is described here and nothing else is.
+// The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with and
+// answer in, so the document cannot drift from the API. test/integration/httpContract.test.ts
+// checks that every registered route is described here and nothing else is, and every response
+// the integration suite receives is checked against its operation here (test/helpers/contract.ts).
+import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { ERRORS } from '../domain/errors';
 import * as schemas from './schemas';
 
 type Auth = 'operator' | 'org' | 'session' | 'none';
 
-interface Operation {
+/** A successful answer that is not JSON: a redirect, the SP metadata XML, the POST-binding form. */
+interface OtherAnswer {
+  description: string;
+  /** Absent for redirects, whose content is the Location header. */
+  contentType?: string;
+}
+
+export interface Operation {
   method: 'get' | 'post' | 'patch' | 'delete';
   /** Koa style, e.g. /v1/orgs/:orgId */
   path: string;
   summary: string;
   auth: Auth;
   success: number;
+  /** Other success statuses with the same body (e.g. 200 for a create that found the record). */
+  alsoSuccess?: number[];
+  /** The JSON body of the success answer; absent for 204 and for the non-JSON `answers`. */
+  response?: z.ZodType;
+  /** Successful answers that are not JSON, by status. */
+  answers?: Record<number, OtherAnswer>;
+  /** Problem statuses this route gives beyond those every route of its kind may (problemStatuses). */
+  errors?: number[];
   body?: z.ZodType;
   query?: z.ZodType;
   /** Form-encoded body (the SAML POST binding) instead of JSON. */
@@ -21,15 +37,31 @@ interface Operation {
 }
 
 export const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness', auth: 'none', success: 200 },
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    auth: 'none',
+    success: 200,
+    response: schemas.healthResponse,
+  },
   {
     method: 'get',
     path: '/readyz',
     summary: 'Readiness: MongoDB and Temporal answer',
     auth: 'none',
     success: 200,
+    response: schemas.readyResponse,
+    errors: [503],
   },
-  { method: 'get', path: '/openapi.json', summary: 'This document', auth: 'none', success: 200 },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    auth: 'none',
+    success: 200,
+    response: schemas.openApiResponse,
+  },
   {
     method: 'post',
     path: '/v1/orgs',
@@ -37,8 +69,16 @@ export const OPERATIONS: Operation[] = [
     auth: 'operator',
     success: 201,
     body: schemas.createOrgBody,
+    response: schemas.orgResponse,
   },
-  { method: 'get', path: '/v1/orgs/:orgId', summary: 'Read an organization', auth: 'org', success: 200 },
+  {
+    method: 'get',
+    path: '/v1/orgs/:orgId',
+    summary: 'Read an organization',
+    auth: 'org',
+    success: 200,
+    response: schemas.orgResponse,
+  },
   {
     method: 'patch',
     path: '/v1/orgs/:orgId',
@@ -46,6 +86,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'operator',
     success: 200,
     body: schemas.patchOrgBody,
+    response: schemas.orgResponse,
   },
   {
     method: 'post',
@@ -53,6 +94,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Create an org API key (shown once)',
     auth: 'operator',
     success: 201,
+    response: schemas.apiKeyResponse,
   },
   {
     method: 'post',
@@ -60,15 +102,26 @@ export const OPERATIONS: Operation[] = [
     summary: 'Add a domain and start its verification (again: 200, its run repaired if missing)',
     auth: 'org',
     success: 201,
+    alsoSuccess: [200],
     body: schemas.createDomainBody,
+    response: schemas.domainResponse,
+    errors: [409],
   },
-  { method: 'get', path: '/v1/orgs/:orgId/domains', summary: 'List domains', auth: 'org', success: 200 },
+  {
+    method: 'get',
+    path: '/v1/orgs/:orgId/domains',
+    summary: 'List domains',
+    auth: 'org',
+    success: 200,
+    response: schemas.domainListResponse,
+  },
   {
     method: 'get',
     path: '/v1/orgs/:orgId/domains/:id',
     summary: 'Read a domain and its verification status',
     auth: 'org',
     success: 200,
+    response: schemas.domainResponse,
   },
   {
     method: 'post',
@@ -76,6 +129,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Check now, or restart a failed verification',
     auth: 'org',
     success: 202,
+    response: schemas.domainResponse,
   },
   {
     method: 'delete',
@@ -83,6 +137,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Remove a domain no connection uses',
     auth: 'org',
     success: 204,
+    errors: [409],
   },
   {
     method: 'post',
@@ -91,6 +146,8 @@ export const OPERATIONS: Operation[] = [
     auth: 'org',
     success: 201,
     body: schemas.createConnectorBody,
+    response: schemas.connectorResponse,
+    errors: [402, 409, 422, 502],
   },
   {
     method: 'get',
@@ -98,6 +155,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'List connections',
     auth: 'org',
     success: 200,
+    response: schemas.connectorListResponse,
   },
   {
     method: 'get',
@@ -105,6 +163,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Read a connection',
     auth: 'org',
     success: 200,
+    response: schemas.connectorResponse,
   },
   {
     method: 'patch',
@@ -113,6 +172,8 @@ export const OPERATIONS: Operation[] = [
     auth: 'org',
     success: 200,
     body: schemas.patchConnectorBody,
+    response: schemas.connectorResponse,
+    errors: [409],
   },
   {
     method: 'get',
@@ -120,6 +181,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Read a member and their SSO identities',
     auth: 'org',
     success: 200,
+    response: schemas.userResponse,
   },
   {
     method: 'get',
@@ -128,6 +190,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'org',
     success: 200,
     query: schemas.provisioningListQuery,
+    response: schemas.provisioningListResponse,
   },
   {
     method: 'post',
@@ -135,6 +198,8 @@ export const OPERATIONS: Operation[] = [
     summary: 'Retry a failed provisioning',
     auth: 'org',
     success: 202,
+    response: schemas.provisioningRetryResponse,
+    errors: [409],
   },
   {
     method: 'post',
@@ -143,6 +208,8 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 202,
     body: schemas.signUpBody,
+    response: schemas.signUpResponse,
+    errors: [409],
   },
   {
     method: 'post',
@@ -151,6 +218,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 200,
     body: schemas.signUpVerifyBody,
+    response: schemas.signUpVerifyResponse,
   },
   {
     method: 'post',
@@ -159,6 +227,8 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 200,
     body: schemas.passwordSignInBody,
+    response: schemas.passwordSignInResponse,
+    errors: [401, 409, 426],
   },
   {
     method: 'post',
@@ -167,6 +237,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 200,
     body: schemas.identifyBody,
+    response: schemas.identifyResponse,
   },
   {
     method: 'get',
@@ -174,6 +245,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'SP metadata XML',
     auth: 'none',
     success: 200,
+    answers: { 200: { description: 'SP metadata', contentType: 'application/samlmetadata+xml' } },
   },
   {
     method: 'get',
@@ -182,6 +254,14 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 302,
     query: schemas.loginQuery,
+    answers: {
+      302: { description: 'To the IdP (HTTP-Redirect binding)' },
+      200: {
+        description: 'A form that posts the AuthnRequest to the IdP (HTTP-POST binding)',
+        contentType: 'text/html',
+      },
+    },
+    errors: [403, 409, 426],
   },
   {
     method: 'post',
@@ -190,8 +270,17 @@ export const OPERATIONS: Operation[] = [
     auth: 'none',
     success: 303,
     form: true,
+    answers: { 303: { description: 'Signed in: to returnTo, with the session cookie' } },
+    errors: [403, 409, 410, 422, 503],
   },
-  { method: 'get', path: '/v1/me', summary: "The session's user", auth: 'session', success: 200 },
+  {
+    method: 'get',
+    path: '/v1/me',
+    summary: "The session's user",
+    auth: 'session',
+    success: 200,
+    response: schemas.meResponse,
+  },
 ];
 
 const SECURITY: Record<Auth, Record<string, string[]>[]> = {
@@ -201,7 +290,72 @@ const SECURITY: Record<Auth, Record<string, string[]>[]> = {
   none: [],
 };
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+
+const STATE_CHANGING: ReadonlySet<Operation['method']> = new Set(['post', 'patch', 'delete']);
+
+/**
+ * Every problem status an operation may answer: its own `errors` plus those that come with its
+ * kind. The contract test holds real answers to this list, so keep it exact rather than generous.
+ */
+export function problemStatuses(operation: Operation): number[] {
+  const statuses = new Set([500, ...(operation.errors ?? [])]);
+  const hasPathParams = operation.path.includes(':');
+  // validation_failed (body, query or path), or a JSON body that cannot be read.
+  if (hasPathParams || operation.body || operation.query || operation.form) statuses.add(400);
+  if (hasPathParams) statuses.add(404);
+  if (STATE_CHANGING.has(operation.method)) {
+    // middleware/requestBody.ts: a body too large or of the wrong type; one that is not JSON.
+    for (const status of [400, 413, 415]) statuses.add(status);
+    // middleware/originCheck.ts refuses foreign web origins (the ACS is exempt).
+    if (!operation.form) statuses.add(403);
+  }
+  if (operation.auth === 'operator' || operation.auth === 'org') {
+    statuses.add(401);
+    statuses.add(403);
+  }
+  if (operation.auth === 'session') statuses.add(401);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+const REDIRECT = /^30[1-8]$/;
+
+function successResponses(operation: Operation): Record<string, object> {
+  const responses: Record<string, object> = {};
+  const response = operation.response;
+  if (response) {
+    for (const status of [operation.success, ...(operation.alsoSuccess ?? [])])
+      responses[status] = {
+        description: STATUS_CODES[status],
+        content: { 'application/json': { schema: jsonSchema(response, 'output') } },
+      };
+  }
+  for (const [status, answer] of Object.entries(operation.answers ?? {})) {
+    responses[status] = {
+      description: answer.description,
+      ...(answer.contentType ? { content: { [answer.contentType]: { schema: { type: 'string' } } } } : {}),
+      ...(REDIRECT.test(status)
+        ? { headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } } } }
+        : {}),
+    };
+  }
+  // What is left has no body at all (204).
+  responses[operation.success] ??= { description: STATUS_CODES[operation.success] };
+  return responses;
+}
+
+function problemResponses(operation: Operation): Record<string, object> {
+  return Object.fromEntries(
+    problemStatuses(operation).map((status) => [
+      status,
+      {
+        description: STATUS_CODES[status],
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      },
+    ]),
+  );
+}
 
 function parameters(operation: Operation) {
   const path = [...operation.path.matchAll(/:(\w+)/g)].map(([, name]) => ({
@@ -255,13 +409,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
             },
           }
         : {}),
-      responses: {
-        [operation.success]: { description: 'Success' },
-        default: {
-          description: 'A problem',
-          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-        },
-      },
+      responses: { ...successResponses(operation), ...problemResponses(operation) },
     };
   }
   return {
@@ -276,20 +424,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         sessionToken: { type: 'http', scheme: 'bearer', description: 'A session token from a sign-in' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sso_session' },
       },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'code'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            code: { type: 'string', enum: Object.keys(ERRORS) },
-            detail: { type: 'string' },
-            instance: { type: 'string', description: 'The request ID' },
-          },
-        },
-      },
+      schemas: { Problem: jsonSchema(schemas.problem, 'output') },
     },
   };
 }

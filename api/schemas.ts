@@ -1,7 +1,48 @@
-// Every request body and query the API accepts, in one place: routes validate with these at the
-// edge, and the OpenAPI document (api/openapi.ts) is generated from the same schemas.
+// Every request body and query the API accepts and every body it answers, in one place: routes
+// validate input with these at the edge, the OpenAPI document (api/openapi.ts) is generated from
+// the same schemas, and the integration suite checks each real response against its schema
+// (test/helpers/contract.ts). Response objects are strict where the route builds the whole body,
+// so a field nobody declared (a token, a digest) fails the suite instead of reaching clients.
 import { z } from 'zod';
+import { ERRORS, type ErrorCode } from '../domain/errors';
 import { parseCertificate } from '../sso/certificates';
+import { PROVISIONING_WORKFLOW_TYPES } from '../workflows/shared';
+
+// Shared pieces of responses
+const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[a-f0-9]{32}$`));
+const orgId = idOf('org');
+const userId = idOf('usr');
+const connectorId = idOf('con');
+/** Dates leave as `Date.toISOString()`: UTC with a Z. */
+const timestamp = z.iso.datetime();
+
+/** Every error answer (application/problem+json, RFC 9457), rendered by api/middleware/errors.ts. */
+export const problem = z
+  .looseObject({
+    /** `urn:sso:problem:<code>` */
+    type: z.string(),
+    title: z.string().min(1),
+    status: z.int().min(400).max(599),
+    code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]),
+    detail: z.string().optional(),
+    instance: z.string().min(1).describe('The request ID (also the X-Request-Id header)'),
+    // Further members are the error's extensions (e.g. `errors` for validation_failed).
+  })
+  .refine((body) => body.type === `urn:sso:problem:${body.code}`, 'type must be urn:sso:problem:<code>')
+  .refine((body) => body.status === ERRORS[body.code].status, 'status must be the status of its code');
+
+// Health and this document
+export const healthResponse = z.strictObject({ status: z.literal('ok') });
+export const readyResponse = z.strictObject({
+  status: z.literal('ready'),
+  checks: z.strictObject({ mongodb: z.literal('ok'), temporal: z.literal('ok') }),
+});
+export const openApiResponse = z.looseObject({
+  openapi: z.literal('3.1.0'),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.looseObject({}))),
+  components: z.looseObject({}),
+});
 
 // Organizations
 const plan = z.enum(['free', 'team', 'business']);
@@ -9,6 +50,14 @@ export const createOrgBody = z.strictObject({ name: z.string().trim().min(1).max
 export const patchOrgBody = z
   .strictObject({ name: z.string().trim().min(1).max(200).optional(), plan: plan.optional() })
   .refine((body) => body.name !== undefined || body.plan !== undefined, 'name or plan is required');
+export const orgResponse = z.strictObject({ id: orgId, name: z.string(), plan, createdAt: timestamp });
+export const apiKeyResponse = z.strictObject({
+  id: idOf('key'),
+  key: z
+    .string()
+    .regex(/^sk_[A-Za-z0-9_-]{20,100}$/)
+    .describe('The key itself: shown in this answer only, never again'),
+});
 
 // Personal accounts
 const email = z.string().trim().min(3).max(320);
@@ -25,6 +74,9 @@ export const signUpVerifyBody = z.strictObject({
     .trim()
     .regex(/^\d{6}$/, 'the six digits from the email'),
 });
+/** The same answer whether or not the address has an account: no enumeration. */
+export const signUpResponse = z.strictObject({ status: z.literal('verification_sent') });
+export const signUpVerifyResponse = z.strictObject({ id: userId, token: z.string().min(1) });
 export const passwordSignInBody = z.strictObject({
   email,
   password: z.string().min(1).max(256),
@@ -33,9 +85,33 @@ export const passwordSignInBody = z.strictObject({
     .regex(/^\d{6}$/)
     .optional(),
 });
+export const passwordSignInResponse = z.strictObject({
+  token: z.string().min(32).describe('The session token (also set as the session cookie)'),
+});
+export const meResponse = z.strictObject({
+  id: userId,
+  email: z.string(),
+  name: z.string().nullable(),
+  avatarUrl: z.string().nullable(),
+  organizations: z.array(z.strictObject({ id: orgId, role: z.string() })),
+  amr: z.array(z.string()).describe('How the session was authenticated, e.g. ["pwd"] or ["sso"]'),
+  connectorId: connectorId.nullable().describe('The connection an SSO session came through'),
+});
 
 // Domains
 export const createDomainBody = z.strictObject({ domain: z.string().trim().min(1).max(300) });
+export const domainResponse = z.strictObject({
+  id: idOf('dom'),
+  domain: z.string(),
+  status: z.enum(['pending', 'verified', 'failed', 'unverified']),
+  txtRecord: z.strictObject({ name: z.string(), value: z.string() }).describe('The record to publish in DNS'),
+  checks: z.int().min(0),
+  lastCheckedAt: timestamp.nullable(),
+  verifiedAt: timestamp.nullable(),
+  failureReason: z.string().nullable(),
+  createdAt: timestamp,
+});
+export const domainListResponse = z.strictObject({ domains: z.array(domainResponse) });
 
 // Connections
 const attributeNames = z.array(z.string().trim().min(1).max(300)).max(10);
@@ -54,6 +130,7 @@ const certificate = z
   .string()
   .max(20_000)
   .refine((text) => parseCertificate(text) !== undefined, 'not an X.509 certificate (PEM or base64 DER)');
+const samlBinding = z.enum(['HTTP-Redirect', 'HTTP-POST']);
 const samlSettings = z.union([
   z.strictObject({
     metadataXml: z
@@ -65,7 +142,7 @@ const samlSettings = z.union([
   z.strictObject({
     entityId: z.string().trim().min(1).max(1024),
     ssoUrl: z.url({ protocol: /^https?$/ }).max(2048),
-    ssoBinding: z.enum(['HTTP-Redirect', 'HTTP-POST']).default('HTTP-Redirect'),
+    ssoBinding: samlBinding.default('HTTP-Redirect'),
     certificates: z.array(certificate).min(1).max(5),
   }),
 ]);
@@ -87,13 +164,96 @@ export const patchConnectorBody = z
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 export type SamlSettings = z.infer<typeof samlSettings>;
+export const connectorResponse = z.strictObject({
+  id: connectorId,
+  orgId,
+  type: z.enum(['saml', 'entra-id', 'oidc']),
+  name: z.string(),
+  domains: z.array(z.string()),
+  status: z.enum(['active', 'deleting']),
+  enforced: z.boolean(),
+  jit: z.strictObject({ enabled: z.boolean(), defaultRole: z.string() }),
+  attributeMapping: z
+    .strictObject({
+      email: z.array(z.string()),
+      name: z.array(z.string()),
+      givenName: z.array(z.string()),
+      familyName: z.array(z.string()),
+      avatarUrl: z.array(z.string()),
+    })
+    .describe("The connection's own attribute names first, then the defaults"),
+  saml: z
+    .strictObject({
+      entityId: z.string(),
+      ssoUrl: z.url(),
+      ssoBinding: samlBinding,
+      metadataUrl: z.url().nullable(),
+      certificates: z
+        .array(z.strictObject({ sha256: z.string().nullable() }))
+        .describe('Fingerprints only: the certificates themselves are not echoed'),
+    })
+    .nullable(),
+  sp: z
+    .strictObject({
+      entityId: z.url(),
+      acsUrl: z.url(),
+      metadataUrl: z.url(),
+      loginUrl: z.url(),
+      oidcCallbackUrl: z.url(),
+    })
+    .describe('What the org admin gives their IdP'),
+  createdAt: timestamp,
+});
+export const connectorListResponse = z.strictObject({ connectors: z.array(connectorResponse) });
+
+// Members
+export const userResponse = z.strictObject({
+  id: userId,
+  email: z.string(),
+  name: z.string().nullable(),
+  avatarUrl: z.string().nullable(),
+  role: z.string(),
+  hasPassword: z.boolean(),
+  needsPasswordSetup: z.boolean(),
+  emailVerified: z.boolean(),
+  ssoIdentities: z
+    .array(
+      z.strictObject({
+        connectorId,
+        subject: z.string(),
+        profile: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+        lastSignInAt: timestamp,
+      }),
+    )
+    .describe("Only the identities at this organization's own connections"),
+});
 
 // Provisioning
 export const provisioningListQuery = z.object({
   status: z.enum(['failed', 'running']).default('failed'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+export const provisioningListResponse = z.strictObject({
+  status: z.enum(['failed', 'running']),
+  runs: z.array(
+    z.strictObject({
+      id: z.string().describe('The workflow ID, which the retry route takes'),
+      runId: z.string(),
+      type: z.enum(PROVISIONING_WORKFLOW_TYPES),
+      status: z.string().describe("Temporal's execution status, e.g. RUNNING, FAILED, TIMED_OUT"),
+      connectorId: connectorId.nullable(),
+      userId: userId.nullable(),
+      startedAt: timestamp,
+      closedAt: timestamp.nullable(),
+    }),
+  ),
+});
+export const provisioningRetryResponse = z.strictObject({ id: z.string(), runId: z.string() });
 
 // End-user SSO
 export const loginQuery = z.object({ returnTo: z.string().max(2048).optional() });
 export const identifyBody = z.strictObject({ email: z.string().trim().min(3).max(320) });
+export const identifyResponse = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('sso'), connectorId, loginUrl: z.url() }),
+  z.strictObject({ method: z.literal('password') }),
+]);

@@ -100,6 +100,7 @@ export const ERRORS = {
 
   // Infrastructure
   try_again_later: transient(503, 'Temporarily unavailable; try again later'),
+  not_ready: transient(503, 'Not ready: MongoDB or Temporal does not answer'),
   internal_error: transient(500, 'Something went wrong on our side'),
 } as const satisfies Record<string, ErrorSpec>;
 

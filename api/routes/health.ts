@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { pingMongo } from '../../db/client';
+import { DomainError } from '../../domain/errors';
+import { toProblem } from '../middleware/errors';
 import { openApiDocument } from '../openapi';
 import { TIMED_OUT, withinBound } from '../withinBound';
 import type { ApiDeps, ApiState } from '../context';
@@ -35,9 +37,10 @@ export function healthRoutes(deps: ApiDeps): Router<ApiState> {
     const ready = Object.values(checks).every((state) => state === 'ok');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/problem+json';
+    // Rendered here rather than thrown: a failing probe is routine, not an error for the log.
     ctx.body = ready
       ? { status: 'ready', checks }
-      : { type: 'urn:sso:problem:not_ready', title: 'Not ready', status: 503, code: 'not_ready', checks };
+      : { ...toProblem(new DomainError('not_ready', undefined, { checks })), instance: ctx.state.requestId };
   });
   return router;
 }

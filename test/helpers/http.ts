@@ -1,4 +1,8 @@
-// Small fetch wrappers so tests read as requests and answers.
+// Small fetch wrappers so tests read as requests and answers. Every answer is also held against
+// the declared response contract (helpers/contract.ts), so any test that receives an undeclared
+// status or body shape fails, naming the route.
+import { assertDeclaredResponse } from './contract';
+
 export interface JsonResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -26,5 +30,6 @@ export async function request<T = Record<string, unknown>>(
   } catch {
     // Non-JSON answers (metadata XML, redirects) stay as text.
   }
+  assertDeclaredResponse({ method, path, status: response.status, headers: response.headers, body: parsed });
   return { status: response.status, headers: response.headers, body: parsed as T };
 }

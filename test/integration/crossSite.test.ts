@@ -3,7 +3,9 @@
 // without a CORS preflight this API never grants), and every state-changing request that names a
 // foreign Origin is refused. Only the SAML ACS takes a form: the IdP's page posts it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUpAndProve } from '../helpers/accounts';
 import { request } from '../helpers/http';
+import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const PUBLIC_ORIGIN = 'https://sso.example.test';
@@ -11,14 +13,18 @@ const APP_ORIGIN = 'https://app.example.test';
 const HOSTILE_ORIGIN = 'https://evil.example.net';
 
 let stack: TestStack;
+let mailbox: TestMailbox;
 beforeAll(async () => {
-  stack = await startTestStack(
-    { PUBLIC_URL: PUBLIC_ORIGIN, ALLOWED_RETURN_ORIGINS: APP_ORIGIN },
-    { worker: false },
-  );
+  mailbox = await startMailbox();
+  stack = await startTestStack({
+    PUBLIC_URL: PUBLIC_ORIGIN,
+    ALLOWED_RETURN_ORIGINS: APP_ORIGIN,
+    SMTP_URL: mailbox.url,
+  });
 });
 afterAll(async () => {
   await stack?.stop();
+  await mailbox?.stop();
 });
 
 const address = () => `x${Math.random().toString(36).slice(2, 10)}@personal.example.org`;
@@ -38,10 +44,7 @@ async function expectRefused(res: Response, status: number, code: string) {
 const accountsFor = (email: string) => stack.services.c.users.countDocuments({ email });
 
 async function signUp(email: string) {
-  const res = await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', {
-    body: { email, password: PASSWORD },
-  });
-  expect(res.status).toBe(201);
+  await signUpAndProve(stack, mailbox, { email, password: PASSWORD });
 }
 
 describe('request bodies', () => {
@@ -131,7 +134,7 @@ describe('Origin check', () => {
       body: { email, password: PASSWORD },
       headers: origin ? { origin } : {},
     });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(202);
     expect(await accountsFor(email)).toBe(1);
   });
 

@@ -1,9 +1,16 @@
 // Every route of the HTTP contract, fed wrong input: each answers a 4xx problem+json with a stable
 // code, and every org-scoped admin route refuses a missing token (401) and another org's key (403).
+// The document describes every route and every answer; helpers/http.ts checks each real answer
+// of the integration suite against it.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
 import { request } from '../helpers/http';
-import { apiRouters } from '../../api/app';
+import { apiRouters, createApp } from '../../api/app';
+import type { ApiDeps } from '../../api/context';
+import { freePorts } from '../../servers/ports';
 import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -80,6 +87,18 @@ const wrongInput: Case[] = [
   ['PUT', '/v1/orgs', {}, 405, 'method_not_allowed'],
 ];
 
+function stackDeps(): ApiDeps {
+  return {
+    config: stack.config,
+    db: stack.services.mongo.db,
+    c: stack.services.c,
+    temporal: stack.services.temporal,
+    logger: stack.services.logger,
+    clock: stack.services.clock,
+    keys: stack.services.keys,
+  };
+}
+
 const OPERATOR_ROUTES = new Set(['/v1/orgs', '/api-keys']);
 const needsOperator = (method: string, path: string) =>
   [...OPERATOR_ROUTES].some((tail) => path.endsWith(tail)) ||
@@ -143,15 +162,7 @@ describe('OpenAPI document', () => {
         Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
       )
       .sort();
-    const served = apiRouters({
-      config: stack.config,
-      db: stack.services.mongo.db,
-      c: stack.services.c,
-      temporal: stack.services.temporal,
-      logger: stack.services.logger,
-      clock: stack.services.clock,
-      keys: stack.services.keys,
-    })
+    const served = apiRouters(stackDeps())
       .flatMap((router) => router.stack)
       .flatMap((layer) =>
         layer.methods
@@ -171,5 +182,83 @@ describe('OpenAPI document', () => {
     }>(stack.baseUrl, 'GET', '/openapi.json');
     const createOrg = res.body.paths['/v1/orgs']?.post?.requestBody?.content['application/json']?.schema;
     expect(createOrg?.required).toEqual(['name', 'plan']);
+  });
+});
+
+interface DocumentedResponse {
+  content?: Record<string, { schema?: Record<string, unknown> }>;
+  headers?: Record<string, unknown>;
+}
+
+describe('declared responses', () => {
+  it('gives every operation its answers: a body schema, a content type, no content or a Location', async () => {
+    const res = await request<{
+      paths: Record<string, Record<string, { responses: Record<string, DocumentedResponse> }>>;
+    }>(stack.baseUrl, 'GET', '/openapi.json');
+    const operations = Object.entries(res.body.paths).flatMap(([path, byMethod]) =>
+      Object.entries(byMethod).map(([method, operation]) => ({ route: `${method} ${path}`, operation })),
+    );
+    expect(operations.length).toBeGreaterThan(20);
+    for (const { route, operation } of operations) {
+      const answers = Object.entries(operation.responses);
+      const successes = answers.filter(([status]) => Number(status) < 400);
+      expect(successes.length, route).toBeGreaterThan(0);
+      for (const [status, answer] of successes) {
+        if (status === '204') expect(answer.content, route).toBeUndefined();
+        else if (status.startsWith('3')) expect(answer.headers, route).toHaveProperty('Location');
+        else expect(Object.values(answer.content ?? {})[0]?.schema, `${route} ${status}`).toBeDefined();
+      }
+      const problems = answers.filter(([status]) => Number(status) >= 400);
+      expect(problems.map(([status]) => status)).toContain('500');
+      for (const [status, answer] of problems) {
+        expect(answer.content?.['application/problem+json']?.schema, `${route} ${status}`).toEqual({
+          $ref: '#/components/schemas/Problem',
+        });
+      }
+    }
+  });
+
+  it('declares JSON bodies closed, so an undeclared field cannot slip out', async () => {
+    const res = await request<{
+      paths: Record<string, Record<string, { responses: Record<string, DocumentedResponse> }>>;
+    }>(stack.baseUrl, 'GET', '/openapi.json');
+    const closed = (schema: Record<string, unknown>): boolean =>
+      schema.additionalProperties === false ||
+      ((schema.oneOf ?? schema.anyOf) as Record<string, unknown>[] | undefined)?.every(closed) === true;
+    for (const [path, byMethod] of Object.entries(res.body.paths)) {
+      if (path === '/openapi.json') continue;
+      for (const [method, operation] of Object.entries(byMethod)) {
+        for (const [status, answer] of Object.entries(operation.responses)) {
+          const schema = answer.content?.['application/json']?.schema;
+          if (schema) expect(closed(schema), `${method} ${path} ${status}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('answers a problem with the failing checks when Temporal does not answer', async () => {
+    // A real client aimed at a port nobody listens on: Temporal is down, MongoDB is up.
+    const [port] = await freePorts(1);
+    const temporal = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${port}` }) });
+    const handle = createApp({ ...stackDeps(), temporal }).callback();
+    const server = createServer((req, res) => void handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await request(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        'GET',
+        '/readyz',
+      );
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({
+        code: 'not_ready',
+        checks: { mongodb: 'ok', temporal: 'unavailable' },
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await temporal.connection.close();
+    }
   });
 });

@@ -61,6 +61,8 @@ it('runs in production: the built API starts a verification that the built worke
     MONGODB_DB: `test_build_${suffix}`,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-build-${suffix}`,
+    // Required in production; this test sends no email.
+    SMTP_URL: 'smtp://127.0.0.1:25',
     HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: 'warn',

@@ -3,32 +3,39 @@
 // out mid-rotation. API keys used during the rotation move to the new secret; once the old
 // secret is dropped, what only it could verify stops working.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signUpAndProve } from '../helpers/accounts';
 import { createOrgWithKey, type OrgFixture } from '../helpers/admin';
 import { request } from '../helpers/http';
+import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
 
 const OLD_SECRET = randomBytes(32).toString('base64url');
 const NEW_SECRET = randomBytes(32).toString('base64url');
 const database = { MONGODB_DB: `test_rotation_${randomUUID().slice(0, 8)}` };
 const stacks: TestStack[] = [];
+let mailbox: TestMailbox;
 
+/** Each stack has a worker, so the sign-up code of an account made on it is delivered. */
 async function stackWith(env: Record<string, string>): Promise<TestStack> {
-  const stack = await startTestStack({ ...database, ...env }, { worker: false });
+  const stack = await startTestStack({ ...database, SMTP_URL: mailbox.url, ...env });
   stacks.push(stack);
   return stack;
 }
 
+beforeAll(async () => {
+  mailbox = await startMailbox();
+});
+
 afterAll(async () => {
   for (const stack of stacks) await stack.stop();
+  await mailbox?.stop();
 });
 
 async function passwordSession(stack: TestStack): Promise<string> {
   const email = `r${Math.random().toString(36).slice(2, 10)}@personal.example.org`;
   const password = 'correct horse battery';
-  expect(
-    (await request(stack.baseUrl, 'POST', '/v1/auth/sign-up', { body: { email, password } })).status,
-  ).toBe(201);
+  await signUpAndProve(stack, mailbox, { email, password });
   const signedIn = await request<{ token: string }>(stack.baseUrl, 'POST', '/v1/auth/password', {
     body: { email, password },
   });

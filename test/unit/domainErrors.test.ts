@@ -22,7 +22,7 @@ describe('error taxonomy', () => {
 
   it('marks only infrastructure trouble as retryable', () => {
     const retryable = Object.keys(ERRORS).filter((code) => isErrorCode(code) && isRetryableCode(code));
-    expect(retryable.sort()).toEqual(['idp_unavailable', 'internal_error', 'try_again_later']);
+    expect(retryable.sort()).toEqual(['idp_unavailable', 'internal_error', 'not_ready', 'try_again_later']);
   });
 
   it('recognizes its own codes and nothing else, so failure types from Temporal map back safely', () => {

@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../config';
+
+const DEV = { developmentDefaults: true };
 import {
   ResponseTooLargeError,
   UrlUnreachableError,
@@ -67,15 +69,15 @@ describe('public addresses', () => {
 
 describe('IDP_FETCH_ALLOWED_NETWORKS', () => {
   it('is empty unless set, and takes CIDR networks', () => {
-    expect(loadConfig({}).idpFetchAllowedNetworks).toEqual([]);
-    expect(loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: '10.0.0.0/8, ::1/128' }).idpFetchAllowedNetworks).toEqual(
-      ['10.0.0.0/8', '::1/128'],
-    );
+    expect(loadConfig({}, DEV).idpFetchAllowedNetworks).toEqual([]);
+    expect(
+      loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: '10.0.0.0/8, ::1/128' }, DEV).idpFetchAllowedNetworks,
+    ).toEqual(['10.0.0.0/8', '::1/128']);
   });
 
   it('refuses what is not a network', () => {
-    expect(() => loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: '10.0.0.1' })).toThrow(ConfigError);
-    expect(() => loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: 'internal.example.com' })).toThrow(
+    expect(() => loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: '10.0.0.1' }, DEV)).toThrow(ConfigError);
+    expect(() => loadConfig({ IDP_FETCH_ALLOWED_NETWORKS: 'internal.example.com' }, DEV)).toThrow(
       /IDP_FETCH_ALLOWED_NETWORKS/,
     );
   });
