@@ -83,7 +83,7 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
       const [identity, userByEmail, verified] = await Promise.all([
         c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
         input.email !== null ? findUserByEmail(c, input.email) : null,
-        // Only domains still verified by this organization count (rule 5); grace keeps them verified.
+        // Only domains still verified by this organization count (docs/rules.md, rule 5); grace keeps them verified.
         c.domains
           .find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' })
           .toArray(),

@@ -2,7 +2,7 @@ import type { Collections, ConnectorDoc } from './collections';
 
 /**
  * The usable connection a domain is tied to: active, its organization still on the Business plan
- * (rule 1), and the domain still verified by that organization (a domain whose TXT record vanished
+ * (docs/rules.md, rule 1), and the domain still verified by that organization (a domain whose TXT record vanished
  * past the grace period no longer routes to SSO nor enforces it). Home-realm discovery and
  * enforcement both start here.
  */

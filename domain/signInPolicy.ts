@@ -1,4 +1,4 @@
-// Who may sign in, and how: the decisions behind PRODUCT.md rules 4-9, as pure functions of
+// Who may sign in, and how: the decisions behind rules 4-9 of docs/rules.md, as pure functions of
 // facts the caller has already looked up. Callers turn a refusal into an error with
 // refusalError(), so the codes and extensions stay the same on every path.
 import { DomainError, type ErrorCode } from './errors';
