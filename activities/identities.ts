@@ -20,9 +20,13 @@ import {
   newUserDoc,
   reclaimUnprovenUser,
 } from '../db/users';
-import type { ErrorCode } from '../domain/errors';
 import type { UserId } from '../domain/ids';
-import { accountClaim, decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
+import {
+  accountClaim,
+  decideSsoSignIn,
+  type ConnectorRefusalCode,
+  type SsoSignInDecision,
+} from '../domain/signInPolicy';
 import { ApplicationFailure } from '@temporalio/activity';
 
 export interface IdentityActivityDeps {
@@ -32,9 +36,7 @@ export interface IdentityActivityDeps {
   userIdKey: KeyObject;
 }
 
-export type SignInDecision =
-  | SsoSignInDecision
-  | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
+export type SignInDecision = SsoSignInDecision | { kind: 'refuse'; code: ConnectorRefusalCode };
 
 export interface IdentityWrite {
   attemptId: string;

@@ -56,6 +56,12 @@ export type SsoRefusalCode = Extract<
   'email_missing' | 'email_domain_not_allowed' | 'jit_disabled'
 >;
 
+/** A connection that cannot be used (any more) refuses before any rule is asked. */
+export type ConnectorRefusalCode = Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'>;
+
+/** Every code an SSO sign-in run can end refused with. */
+export type SsoSignInRefusalCode = SsoRefusalCode | ConnectorRefusalCode;
+
 export type SsoSignInDecision =
   | { kind: 'returning'; userId: UserId }
   | { kind: 'link'; userId: UserId }
