@@ -20,9 +20,13 @@ import {
   newUserDoc,
   reclaimUnprovenUser,
 } from '../db/users';
-import type { ErrorCode } from '../domain/errors';
 import type { UserId } from '../domain/ids';
-import { accountClaim, decideSsoSignIn, type SsoSignInDecision } from '../domain/signInPolicy';
+import {
+  accountClaim,
+  decideSsoSignIn,
+  type ConnectorRefusalCode,
+  type SsoSignInDecision,
+} from '../domain/signInPolicy';
 import { ApplicationFailure } from '@temporalio/activity';
 
 export interface IdentityActivityDeps {
@@ -32,9 +36,7 @@ export interface IdentityActivityDeps {
   userIdKey: KeyObject;
 }
 
-export type SignInDecision =
-  | SsoSignInDecision
-  | { kind: 'refuse'; code: Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'> };
+export type SignInDecision = SsoSignInDecision | { kind: 'refuse'; code: ConnectorRefusalCode };
 
 export interface IdentityWrite {
   attemptId: string;
@@ -83,7 +85,7 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
       const [identity, userByEmail, verified] = await Promise.all([
         c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
         input.email !== null ? findUserByEmail(c, input.email) : null,
-        // Only domains still verified by this organization count (rule 5); grace keeps them verified.
+        // Only domains still verified by this organization count (docs/rules.md, rule 5); grace keeps them verified.
         c.domains
           .find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' })
           .toArray(),

@@ -2,11 +2,10 @@
 // nested elements (issue: it held the event loop for over a second). Our client refuses it in the
 // streaming pre-pass, before any DOM is built; the baseline is plain node-saml, which parses it
 // whole (and then refuses it too, for its signature). Each call answers its own request ID.
-import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { createInMemorySamlRequestStore } from '../sso/saml/requestStore';
 import { SamlValidationError } from '../sso/saml/errors';
 import { createSamlClient } from '../sso/saml/samlClient';
-import { TEST_IDP, TEST_SP, buildSamlResponseXml, testIdpKey } from '../test/helpers/samlIdp';
+import { TEST_IDP, TEST_SP, buildSamlResponseXml, plainNodeSaml, testIdpKey } from '../test/helpers/samlIdp';
 import { inputsNeeded, measure, printJsonLine, printTable, ratioNote, type MeasureOptions } from './harness';
 
 // The baseline takes about a second a call, so few of them.
@@ -34,17 +33,7 @@ export async function runSamlHostileBench(): Promise<void> {
     );
     responses.push(Buffer.from(xml).toString('base64'));
   }
-  const baseline = new SAML({
-    issuer: TEST_SP.entityId,
-    callbackUrl: TEST_SP.acsUrl,
-    entryPoint: TEST_IDP.ssoUrl,
-    idpIssuer: TEST_IDP.entityId,
-    idpCert: key.certificatePem,
-    audience: TEST_SP.entityId,
-    wantAssertionsSigned: false,
-    wantAuthnResponseSigned: false,
-    validateInResponseTo: ValidateInResponseTo.never,
-  });
+  const baseline = plainNodeSaml();
 
   const [subjectStats, baselineStats] = await measure(
     [

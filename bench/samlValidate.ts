@@ -1,10 +1,9 @@
 // The ACS's CPU cost per sign-in: our SAML client against plain node-saml on the same signed
 // responses. The difference is what the defence-in-depth checks (strict pre-parse, second pass on
 // the verified assertion, one-shot request IDs, a SAML object per call) cost.
-import { SAML, ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import { createInMemorySamlRequestStore } from '../sso/saml/requestStore';
 import { createSamlClient, type SamlClientOptions } from '../sso/saml/samlClient';
-import { TEST_IDP, TEST_SP, buildSamlResponse, testIdpKey } from '../test/helpers/samlIdp';
+import { TEST_IDP, TEST_SP, buildSamlResponse, plainNodeSaml, testIdpKey } from '../test/helpers/samlIdp';
 import { ENTRA_NAME_ID_FORMAT, entraUser } from './entraUsers';
 import { inputsNeeded, measure, printJsonLine, printTable, ratioNote, type MeasureOptions } from './harness';
 
@@ -52,19 +51,7 @@ export async function runSamlValidateBench(): Promise<void> {
   // The same trust settings as our client, minus what only it does: node-saml's own InResponseTo
   // check is off (our client replaces it by the store), and one SAML object serves every call, as
   // a plain node-saml integration would have it.
-  const baselineConfig: SamlConfig = {
-    issuer: TEST_SP.entityId,
-    callbackUrl: TEST_SP.acsUrl,
-    entryPoint: TEST_IDP.ssoUrl,
-    idpIssuer: TEST_IDP.entityId,
-    idpCert: key.certificatePem,
-    audience: TEST_SP.entityId,
-    wantAssertionsSigned: false,
-    wantAuthnResponseSigned: false,
-    validateInResponseTo: ValidateInResponseTo.never,
-    acceptedClockSkewMs: CLOCK_SKEW_MS,
-  };
-  const baseline = new SAML(baselineConfig);
+  const baseline = plainNodeSaml({ acceptedClockSkewMs: CLOCK_SKEW_MS });
 
   const [subjectStats, baselineStats] = await measure(
     [

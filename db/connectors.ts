@@ -3,7 +3,7 @@ import { isDuplicateKeyError, type Collections, type ConnectorDoc } from './coll
 
 /**
  * The usable connection a domain is tied to: active, its organization still on the Business plan
- * (rule 1), and the domain still verified by that organization (a domain whose TXT record vanished
+ * (docs/rules.md, rule 1), and the domain still verified by that organization (a domain whose TXT record vanished
  * past the grace period no longer routes to SSO nor enforces it). Home-realm discovery and
  * enforcement both start here.
  */

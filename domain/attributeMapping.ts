@@ -1,4 +1,4 @@
-// Which IdP attributes feed the user's email, name and avatar (PRODUCT.md rules 4 and 6). IdPs
+// Which IdP attributes feed the user's email, name and avatar (docs/rules.md, rules 4 and 6). IdPs
 // name the same thing differently: Entra ID and ADFS send WS-Federation claim URIs, Keycloak and
 // Shibboleth send urn:oid names, Okta and Google Workspace send whatever the admin typed (usually
 // `email`, `firstName`, `lastName`), and OIDC sends its standard claims. The defaults cover them

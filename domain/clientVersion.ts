@@ -1,6 +1,6 @@
 // The desktop app announces itself with `X-Client-Version: desktop/<semver>`. Desktop builds
 // older than the configured minimum cannot complete an SSO sign-in, so once a user's domain is
-// enforced they are told to upgrade instead of being left in a loop (PRODUCT.md rule 9).
+// enforced they are told to upgrade instead of being left in a loop (docs/rules.md, rule 9).
 
 export interface SemVer {
   major: number;

@@ -1,4 +1,4 @@
-// Who may sign in, and how: the decisions behind PRODUCT.md rules 4-9, as pure functions of
+// Who may sign in, and how: the decisions behind rules 4-9 of docs/rules.md, as pure functions of
 // facts the caller has already looked up. Callers turn a refusal into an error with
 // refusalError(), so the codes and extensions stay the same on every path.
 import { DomainError, type ErrorCode } from './errors';
@@ -55,6 +55,12 @@ export type SsoRefusalCode = Extract<
   ErrorCode,
   'email_missing' | 'email_domain_not_allowed' | 'jit_disabled'
 >;
+
+/** A connection that cannot be used (any more) refuses before any rule is asked. */
+export type ConnectorRefusalCode = Extract<ErrorCode, 'connector_deleting' | 'connector_disabled'>;
+
+/** Every code an SSO sign-in run can end refused with. */
+export type SsoSignInRefusalCode = SsoRefusalCode | ConnectorRefusalCode;
 
 export type SsoSignInDecision =
   | { kind: 'returning'; userId: UserId }

@@ -2,6 +2,7 @@
 // module must stay importable outside the workflow sandbox (API) and inside it (bundle).
 import { defineQuery, defineSignal, type LocalActivityOptions } from '@temporalio/workflow';
 import type { DomainVerificationTimings } from '../config';
+import type { SsoSignInRefusalCode } from '../domain/signInPolicy';
 
 export interface DomainVerificationInput {
   domainId: string;
@@ -58,15 +59,7 @@ export interface SsoSignInInput {
 
 export type SsoSignInResult =
   | { outcome: 'returning' | 'linked' | 'reclaimed' | 'provisioned'; userId: string }
-  | {
-      outcome: 'refused';
-      code:
-        | 'email_missing'
-        | 'email_domain_not_allowed'
-        | 'jit_disabled'
-        | 'connector_deleting'
-        | 'connector_disabled';
-    };
+  | { outcome: 'refused'; code: SsoSignInRefusalCode };
 
 export interface IdentityStepInput extends SsoSignInInput {
   role: string;

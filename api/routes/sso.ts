@@ -24,7 +24,7 @@ import { identifyBody, loginQuery } from '../schemas';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
 
-/** A connection that may be used to sign in right now (rule 1: Business plan only). */
+/** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
 async function loadUsableConnector(deps: ApiDeps, params: unknown): Promise<ConnectorDoc> {
   const { connectorId } = parse(connectorParams, params);
   const connector = await deps.c.connectors.findOne({ _id: connectorId as ConnectorId });

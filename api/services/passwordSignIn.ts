@@ -1,4 +1,4 @@
-// Password sign-in and the sign-up gate as the product rules shape them: enforcement (rule 7),
+// Password sign-in and the sign-up gate as the product rules (docs/rules.md) shape them: enforcement (rule 7),
 // the desktop version gate (rule 9), local MFA (rule 8) and proven emails are decided by
 // domain/signInPolicy.ts; this module gathers the facts for it and turns a refusal into the error
 // the client acts on.

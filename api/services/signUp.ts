@@ -110,7 +110,7 @@ export async function verifySignUp(
   // Sessions opened before the proof (accounts older than email proof) belonged to whoever knew a
   // password nobody had proven; the mailbox's owner starts from a clean slate.
   await revokeUserSessions(deps.c, user._id);
-  // The proof stands either way, but it is no way around enforcement (rules 7 and 9).
+  // The proof stands either way, but it is no way around enforcement (docs/rules.md, rules 7 and 9).
   const connector = await findConnectorForDomain(deps.c, input.emailDomain);
   const refusal = enforcementRefusal({
     ...(connector?.enforced ? { enforcedDomain: { connectorId: connector._id } } : {}),

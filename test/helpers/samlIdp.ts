@@ -2,6 +2,7 @@
 // (xml-crypto, exclusive c14n, rsa-sha256), so the SAML client is tested against what IdPs send,
 // plus the hostile variants attackers send (signature wrapping, comment injection, DTDs).
 import { randomBytes } from 'node:crypto';
+import { SAML, ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import forge from 'node-forge';
 import { SignedXml } from 'xml-crypto';
 
@@ -361,4 +362,23 @@ function corruptFirstSignatureValue(xml: string): string {
   const value = Buffer.from(match[1].replace(/\s+/g, ''), 'base64');
   value[0] = (value[0] ?? 0) ^ 0xff;
   return xml.replace(match[0], `<ds:SignatureValue>${value.toString('base64')}</ds:SignatureValue>`);
+}
+
+/**
+ * Plain node-saml trusting the test IdP, with none of our checks in front: the baseline the
+ * benchmarks compare our client with, and the library whose own refusals the tests read.
+ */
+export function plainNodeSaml(overrides: Partial<SamlConfig> = {}): SAML {
+  return new SAML({
+    issuer: TEST_SP.entityId,
+    callbackUrl: TEST_SP.acsUrl,
+    entryPoint: TEST_IDP.ssoUrl,
+    idpIssuer: TEST_IDP.entityId,
+    idpCert: testIdpKey().certificatePem,
+    audience: TEST_SP.entityId,
+    wantAssertionsSigned: false,
+    wantAuthnResponseSigned: false,
+    validateInResponseTo: ValidateInResponseTo.never,
+    ...overrides,
+  });
 }

@@ -2,36 +2,17 @@
 // their messages. Each case here makes the real node-saml refuse a response for one reason and
 // checks the code we derive, so an upgrade that rewords a message fails here instead of silently
 // changing the code users and admins see.
-import { SAML, ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
+import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import { describe, expect, it } from 'vitest';
 import type { SamlValidationErrorCode } from '../../sso/saml/errors';
 import { NODE_SAML_ERRORS, translateNodeSamlError } from '../../sso/saml/samlClient';
 import {
-  TEST_IDP,
   TEST_SP,
   buildSamlResponse,
+  plainNodeSaml,
   testIdpKey,
   type SamlResponseOptions,
 } from '../helpers/samlIdp';
-
-const key = testIdpKey();
-
-/** Plain node-saml with this connection's trust settings and none of our own checks in front. */
-function nodeSaml(overrides: Partial<SamlConfig> = {}): SAML {
-  return new SAML({
-    issuer: TEST_SP.entityId,
-    callbackUrl: TEST_SP.acsUrl,
-    entryPoint: TEST_IDP.ssoUrl,
-    idpIssuer: TEST_IDP.entityId,
-    idpCert: key.certificatePem,
-    audience: TEST_SP.entityId,
-    wantAssertionsSigned: false,
-    wantAuthnResponseSigned: false,
-    validateInResponseTo: ValidateInResponseTo.never,
-    acceptedClockSkewMs: 1_000,
-    ...overrides,
-  });
-}
 
 async function refusalCode(
   response: SamlResponseOptions,
@@ -44,7 +25,7 @@ async function refusalCode(
     audience: TEST_SP.entityId,
     ...response,
   });
-  const error = await nodeSaml(config)
+  const error = await plainNodeSaml({ acceptedClockSkewMs: 1_000, ...config })
     .validatePostResponseAsync({ SAMLResponse })
     .then(
       () => undefined,
