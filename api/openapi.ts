@@ -105,7 +105,8 @@ export const OPERATIONS: Operation[] = [
     alsoSuccess: [200],
     body: schemas.createDomainBody,
     response: schemas.domainResponse,
-    errors: [409],
+    // 503: Temporal did not take the run; the record is kept and adding it again starts it.
+    errors: [409, 503],
   },
   {
     method: 'get',
@@ -130,6 +131,7 @@ export const OPERATIONS: Operation[] = [
     auth: 'org',
     success: 202,
     response: schemas.domainResponse,
+    errors: [503],
   },
   {
     method: 'delete',
@@ -209,7 +211,7 @@ export const OPERATIONS: Operation[] = [
     success: 202,
     body: schemas.signUpBody,
     response: schemas.signUpResponse,
-    errors: [409],
+    errors: [426, 503],
   },
   {
     method: 'post',
@@ -219,6 +221,7 @@ export const OPERATIONS: Operation[] = [
     success: 200,
     body: schemas.signUpVerifyBody,
     response: schemas.signUpVerifyResponse,
+    errors: [401, 426],
   },
   {
     method: 'post',
