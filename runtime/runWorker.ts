@@ -28,6 +28,11 @@ export async function runWorker(
     },
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
+  return running(worker, connection);
+}
+
+/** Runs `worker` until shut down, then closes its connection. */
+export function running(worker: Worker, connection: { close(): Promise<void> }): RunningWorker {
   const done = worker.run().finally(() => connection.close());
   return {
     worker,

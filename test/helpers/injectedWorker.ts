@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../../activities';
-import type { RunningWorker } from '../../runtime/runWorker';
+import { running, type RunningWorker } from '../../runtime/runWorker';
 import { installTemporalRuntime } from '../../temporal/runtime';
 import type { TestStack } from './stack';
 
@@ -25,15 +25,7 @@ export async function startWorkerWith(
     activities: { ...real, ...replace(real) },
     workflowBundle: { code: await readFile(inject('workflowBundlePath'), 'utf8') },
   });
-  const done = worker.run().finally(() => connection.close());
-  return {
-    worker,
-    done,
-    async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await done;
-    },
-  };
+  return running(worker, connection);
 }
 
 /**
