@@ -4,6 +4,7 @@ import { DomainError } from '../../domain/errors';
 import { toProblem } from '../middleware/errors';
 import { openApiDocument } from '../openapi';
 import { TIMED_OUT, withinBound } from '../withinBound';
+import { pingTemporal } from '../workflowClient';
 import type { ApiDeps, ApiState } from '../context';
 
 async function check(
@@ -31,7 +32,7 @@ export function healthRoutes(deps: ApiDeps): Router<ApiState> {
     const checks = Object.fromEntries(
       await Promise.all([
         check('mongodb', () => pingMongo(deps.db), 3_000),
-        check('temporal', () => deps.temporal.workflowService.getSystemInfo({}), 3_000),
+        check('temporal', () => pingTemporal(deps), 3_000),
       ]),
     );
     const ready = Object.values(checks).every((state) => state === 'ok');
