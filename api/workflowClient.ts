@@ -73,6 +73,27 @@ export async function pingTemporal(deps: ApiDeps): Promise<void> {
   await deps.temporal.workflowService.getSystemInfo({});
 }
 
+/**
+ * What every run the API starts shares: our task queue, and the organization plus one more ID as
+ * search attributes, so operators find the run by the IDs they know.
+ */
+function runPlacement(
+  deps: ApiDeps,
+  workflowId: string,
+  orgId: string,
+  key: typeof ConnectorIdKey,
+  id: string,
+) {
+  return {
+    taskQueue: deps.config.temporalTaskQueue,
+    workflowId,
+    typedSearchAttributes: [
+      { key: OrgIdKey, value: orgId },
+      { key, value: id },
+    ],
+  };
+}
+
 // IdP metadata
 
 export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpSettings> {
@@ -119,14 +140,9 @@ export function startSsoSignIn(
   input: SsoSignInInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ssoSignIn>> {
   return deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
-    taskQueue: deps.config.temporalTaskQueue,
-    workflowId,
+    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [input],
-    typedSearchAttributes: [
-      { key: OrgIdKey, value: input.orgId },
-      { key: ConnectorIdKey, value: input.connectorId },
-    ],
   });
 }
 
@@ -248,14 +264,9 @@ export async function describeSsoSignIn(
 
 function domainRunOptions(deps: ApiDeps, domain: DomainDoc): WorkflowStartOptions<typeof domainVerification> {
   return {
-    taskQueue: deps.config.temporalTaskQueue,
-    workflowId: domainVerificationWorkflowId(domain._id),
+    ...runPlacement(deps, domainVerificationWorkflowId(domain._id), domain.orgId, DomainIdKey, domain._id),
     args: [
       { domainId: domain._id, generation: generationOf(domain), timings: deps.config.domainVerification },
-    ],
-    typedSearchAttributes: [
-      { key: OrgIdKey, value: domain.orgId },
-      { key: DomainIdKey, value: domain._id },
     ],
   };
 }
