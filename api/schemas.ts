@@ -4,6 +4,7 @@
 // (test/helpers/contract.ts). Response objects are strict where the route builds the whole body,
 // so a field nobody declared (a token, a digest) fails the suite instead of reaching clients.
 import { z } from 'zod';
+import { DOMAIN_STATUSES } from '../domain/domainVerification';
 import { ERRORS, type ErrorCode } from '../domain/errors';
 import { parseCertificate } from '../sso/certificates';
 import { PROVISIONING_WORKFLOW_TYPES } from '../workflows/shared';
@@ -103,7 +104,7 @@ export const createDomainBody = z.strictObject({ domain: z.string().trim().min(1
 export const domainResponse = z.strictObject({
   id: idOf('dom'),
   domain: z.string(),
-  status: z.enum(['pending', 'verified', 'failed', 'unverified']),
+  status: z.enum(DOMAIN_STATUSES),
   txtRecord: z.strictObject({ name: z.string(), value: z.string() }).describe('The record to publish in DNS'),
   checks: z.int().min(0),
   lastCheckedAt: timestamp.nullable(),

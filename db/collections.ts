@@ -3,6 +3,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { ConnectorId, DomainId, OrgId, UserId } from '../domain/ids';
 import type { AttributeMapping } from '../domain/attributeMapping';
+import type { DomainStatus } from '../domain/domainVerification';
 import type { EmailVerification } from '../domain/signInPolicy';
 
 export type Plan = 'free' | 'team' | 'business';
@@ -54,7 +55,7 @@ export interface MembershipDoc {
   createdAt: Date;
 }
 
-export type DomainStatus = 'pending' | 'verified' | 'failed' | 'unverified';
+export type { DomainStatus };
 
 export interface DomainDoc {
   _id: DomainId;

@@ -9,6 +9,53 @@
 export const VERIFICATION_RECORD_PREFIX = '_sso-verification';
 export const VERIFICATION_VALUE_PREFIX = 'sso-verification=';
 
+/** A domain record's status, as stored and shown (db DomainDoc.status, the API's domain view). */
+export const DOMAIN_STATUSES = ['pending', 'verified', 'failed', 'unverified'] as const;
+export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
+
+/**
+ * Where a domainVerification run stands (its status query and its result). `deleted`: the record
+ * is gone; `superseded`: a newer run took the domain over (verification was restarted), so this
+ * one ended. `verified` is never reached by current runs (they go on `monitoring`) but stays
+ * readable for runs recorded before.
+ */
+export type DomainVerificationPhase =
+  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted' | 'superseded';
+
+// The one mapping between the two vocabularies; both tables are total, so a new status or phase
+// does not compile until it is placed here.
+const PHASE_OF_STATUS: Record<DomainStatus, DomainVerificationPhase> = {
+  pending: 'verifying',
+  verified: 'monitoring',
+  failed: 'failed',
+  unverified: 'unverified',
+};
+const STATUS_OF_PHASE: Record<DomainVerificationPhase, DomainStatus | null> = {
+  verifying: 'pending',
+  monitoring: 'verified',
+  verified: 'verified',
+  failed: 'failed',
+  unverified: 'unverified',
+  deleted: null,
+  superseded: null,
+};
+
+/** The phase of the run that owns a record in this status. */
+export function phaseOfStatus(status: DomainStatus): DomainVerificationPhase {
+  return PHASE_OF_STATUS[status];
+}
+
+/** The record status a run's phase stands for; null when the run no longer speaks for a record. */
+export function statusOfPhase(phase: DomainVerificationPhase): DomainStatus | null {
+  return STATUS_OF_PHASE[phase];
+}
+
+/** Whether the run owning a record in this status still checks it (verifying or monitoring). */
+export function isVerificationRunning(status: DomainStatus): boolean {
+  const phase = phaseOfStatus(status);
+  return phase === 'verifying' || phase === 'monitoring';
+}
+
 export interface TxtRecord {
   name: string;
   value: string;

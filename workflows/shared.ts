@@ -2,6 +2,7 @@
 // module must stay importable outside the workflow sandbox (API) and inside it (bundle).
 import { defineQuery, defineSignal, type LocalActivityOptions } from '@temporalio/workflow';
 import type { DomainVerificationTimings } from '../config';
+import type { DomainVerificationPhase } from '../domain/domainVerification';
 import type { SsoSignInRefusalCode } from '../domain/signInPolicy';
 
 export interface DomainVerificationInput {
@@ -18,9 +19,7 @@ export interface DomainVerificationInput {
   checks?: number;
 }
 
-/** `superseded`: a newer run took the domain over (verification was restarted), so this one ended. */
-export type DomainVerificationPhase =
-  'verifying' | 'monitoring' | 'verified' | 'failed' | 'unverified' | 'deleted' | 'superseded';
+export type { DomainVerificationPhase };
 
 export interface DomainVerificationStatus {
   phase: DomainVerificationPhase;

@@ -9,7 +9,7 @@ import { DomainError, orThrow } from '../../domain/errors';
 import type { DomainId, OrgId } from '../../domain/ids';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
-import { createDomainBody } from '../schemas';
+import { createDomainBody, domainResponse } from '../schemas';
 import { addDomain, deleteDomain, verifyDomain } from '../services/domainVerification';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
@@ -19,7 +19,7 @@ const domainParams = z.object({
   id: z.string().regex(/^dom_[a-f0-9]{32}$/, 'not a domain ID'),
 });
 
-function domainView(domain: DomainDoc) {
+function domainView(domain: DomainDoc): z.output<typeof domainResponse> {
   return {
     id: domain._id,
     domain: domain.domain,

@@ -1,22 +1,9 @@
 import Router from '@koa/router';
-import { pingMongo } from '../../db/client';
 import { DomainError } from '../../domain/errors';
 import { toProblem } from '../middleware/errors';
 import { openApiDocument } from '../openapi';
-import { TIMED_OUT, withinBound } from '../withinBound';
+import { readinessChecks } from '../services/readiness';
 import type { ApiDeps, ApiState } from '../context';
-
-async function check(
-  name: string,
-  probe: () => Promise<unknown>,
-  timeoutMs: number,
-): Promise<[string, string]> {
-  try {
-    return [name, (await withinBound(probe(), timeoutMs)) === TIMED_OUT ? 'unavailable' : 'ok'];
-  } catch {
-    return [name, 'unavailable'];
-  }
-}
 
 export function healthRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
@@ -28,12 +15,7 @@ export function healthRoutes(deps: ApiDeps): Router<ApiState> {
     ctx.body = document;
   });
   router.get('/readyz', async (ctx) => {
-    const checks = Object.fromEntries(
-      await Promise.all([
-        check('mongodb', () => pingMongo(deps.db), 3_000),
-        check('temporal', () => deps.temporal.workflowService.getSystemInfo({}), 3_000),
-      ]),
-    );
+    const checks = await readinessChecks(deps);
     const ready = Object.values(checks).every((state) => state === 'ok');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/problem+json';

@@ -1,8 +1,10 @@
 import Router from '@koa/router';
+import type { z } from 'zod';
 import { DomainError } from '../../domain/errors';
 import { listMemberships } from '../../db/memberships';
 import { findUserById } from '../../db/users';
 import type { ApiDeps, ApiState } from '../context';
+import { meResponse } from '../schemas';
 import { readSession } from '../sessions';
 
 export function meRoutes(deps: ApiDeps): Router<ApiState> {
@@ -12,7 +14,7 @@ export function meRoutes(deps: ApiDeps): Router<ApiState> {
     const user = session && (await findUserById(deps.c, session.userId));
     if (!session || !user) throw new DomainError('unauthorized', 'Sign in first');
     const memberships = await listMemberships(deps.c, user._id);
-    ctx.body = {
+    const view: z.output<typeof meResponse> = {
       id: user._id,
       email: user.email,
       name: user.name,
@@ -21,6 +23,7 @@ export function meRoutes(deps: ApiDeps): Router<ApiState> {
       amr: session.amr,
       connectorId: session.connectorId,
     };
+    ctx.body = view;
   });
   return router;
 }

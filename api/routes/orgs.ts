@@ -1,20 +1,19 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { createOrgBody, patchOrgBody } from '../schemas';
+import { apiKeyResponse, createOrgBody, orgResponse, patchOrgBody } from '../schemas';
 import { DomainError } from '../../domain/errors';
-import { insertApiKey } from '../../db/apiKeys';
 import { findOrg, insertOrg, updateOrg } from '../../db/orgs';
 import type { OrgDoc } from '../../db/collections';
-import { randomToken, tokenDigest } from '../../security/tokens';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOperator, requireOrgAccess } from '../middleware/auth';
+import { createApiKey } from '../services/apiKeys';
 import { parse } from '../validate';
 
 export const orgParams = z.object({
   orgId: z.string().regex(/^org_[a-f0-9]{32}$/, 'not an organization ID'),
 });
 
-function orgView(org: OrgDoc) {
+function orgView(org: OrgDoc): z.output<typeof orgResponse> {
   return { id: org._id, name: org.name, plan: org.plan, createdAt: org.createdAt.toISOString() };
 }
 
@@ -50,16 +49,10 @@ export function orgRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.post('/v1/orgs/:orgId/api-keys', requireOperator(deps), async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
-    const key = `sk_${randomToken(32)}`;
-    const stored = await insertApiKey(
-      deps.c,
-      org._id,
-      tokenDigest(key, deps.keys.current('api-key')),
-      deps.clock(),
-    );
+    const view: z.output<typeof apiKeyResponse> = await createApiKey(deps, org._id);
     ctx.status = 201;
     // The only time the key is ever shown.
-    ctx.body = { id: stored._id, key };
+    ctx.body = view;
   });
 
   return router;

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { membershipId } from '../../db/memberships';
-import { DomainError } from '../../domain/errors';
 import type { UserId } from '../../domain/ids';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
+import { userResponse } from '../schemas';
+import { orgMember, type OrgMember } from '../services/members';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
@@ -13,6 +13,25 @@ const userParams = z.object({
   userId: z.string().regex(/^usr_[a-f0-9]{32}$/, 'not a user ID'),
 });
 
+function memberView({ user, membership, identities }: OrgMember): z.output<typeof userResponse> {
+  return {
+    id: user._id,
+    email: user.email,
+    emailVerified: (user.emailVerified ?? null) !== null,
+    name: user.name,
+    avatarUrl: user.avatarUrl,
+    role: membership.role,
+    hasPassword: user.passwordHash !== null,
+    needsPasswordSetup: user.needsPasswordSetup,
+    ssoIdentities: identities.map((identity) => ({
+      connectorId: identity.connectorId,
+      subject: identity.subject,
+      profile: identity.profile,
+      lastSignInAt: identity.lastSignInAt.toISOString(),
+    })),
+  };
+}
+
 export function userRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
 
@@ -20,28 +39,7 @@ export function userRoutes(deps: ApiDeps): Router<ApiState> {
   router.get('/v1/orgs/:orgId/users/:userId', requireOrgAccess(deps), async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
     const { userId } = parse(userParams, ctx.params);
-    const [membership, user] = await Promise.all([
-      deps.c.memberships.findOne({ _id: membershipId(org._id, userId as UserId) }),
-      deps.c.users.findOne({ _id: userId as UserId }),
-    ]);
-    if (!membership || !user) throw new DomainError('not_found', 'User not found in this organization');
-    const identities = await deps.c.ssoIdentities.find({ userId: user._id, orgId: org._id }).toArray();
-    ctx.body = {
-      id: user._id,
-      email: user.email,
-      emailVerified: (user.emailVerified ?? null) !== null,
-      name: user.name,
-      avatarUrl: user.avatarUrl,
-      role: membership.role,
-      hasPassword: user.passwordHash !== null,
-      needsPasswordSetup: user.needsPasswordSetup,
-      ssoIdentities: identities.map((identity) => ({
-        connectorId: identity.connectorId,
-        subject: identity.subject,
-        profile: identity.profile,
-        lastSignInAt: identity.lastSignInAt.toISOString(),
-      })),
-    };
+    ctx.body = memberView(await orgMember(deps, org._id, userId as UserId));
   });
 
   return router;

@@ -2,31 +2,15 @@
 // that goes with it. The record comes first and the run is started idempotently from it (its
 // workflow ID is the domain's), so a start lost to a Temporal outage is repaired by the next
 // call instead of leaving a domain that can be neither verified nor added again.
-import { WorkflowNotFoundError, type WorkflowStartOptions } from '@temporalio/client';
 import type { DomainDoc } from '../../db/collections';
 import { addDomainRecord, atGeneration, generationOf, liveClaim, releaseAllClaims } from '../../db/domains';
 import { newId } from '../../db/ids';
+import { isVerificationRunning } from '../../domain/domainVerification';
 import { DomainError } from '../../domain/errors';
 import type { DomainId, OrgId } from '../../domain/ids';
 import { randomToken } from '../../security/tokens';
-import type { domainVerification } from '../../workflows/domainVerification';
-import { DomainIdKey, OrgIdKey } from '../../workflows/searchAttributes';
-import { checkNowSignal, domainVerificationWorkflowId } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
-
-function runOptions(deps: ApiDeps, domain: DomainDoc): WorkflowStartOptions<typeof domainVerification> {
-  return {
-    taskQueue: deps.config.temporalTaskQueue,
-    workflowId: domainVerificationWorkflowId(domain._id),
-    args: [
-      { domainId: domain._id, generation: generationOf(domain), timings: deps.config.domainVerification },
-    ],
-    typedSearchAttributes: [
-      { key: OrgIdKey, value: domain.orgId },
-      { key: DomainIdKey, value: domain._id },
-    ],
-  };
-}
+import { startDomainVerification, stopDomainVerification, wakeDomainVerification } from '../workflowClient';
 
 /** Runs a call into Temporal; an outage becomes "try again", which repairs what it missed. */
 async function reachTemporal(deps: ApiDeps, domain: DomainDoc, call: () => Promise<unknown>) {
@@ -68,12 +52,7 @@ export async function addDomain(
   );
   if (added.domain.status !== 'pending')
     throw new DomainError('conflict', 'This organization has already added this domain');
-  await reachTemporal(deps, added.domain, () =>
-    deps.temporal.workflow.start<typeof domainVerification>('domainVerification', {
-      ...runOptions(deps, added.domain),
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    }),
-  );
+  await reachTemporal(deps, added.domain, () => startDomainVerification(deps, added.domain, 'USE_EXISTING'));
   return added;
 }
 
@@ -84,7 +63,7 @@ export async function addDomain(
  * and a run that is just closing both end with one run checking.
  */
 export async function verifyDomain(deps: ApiDeps, domain: DomainDoc): Promise<DomainDoc> {
-  if (domain.status === 'failed' || domain.status === 'unverified') {
+  if (!isVerificationRunning(domain.status)) {
     const restarted = await deps.c.domains.findOneAndUpdate(
       { _id: domain._id, status: domain.status, ...atGeneration<DomainDoc>(generationOf(domain)) },
       {
@@ -101,10 +80,7 @@ export async function verifyDomain(deps: ApiDeps, domain: DomainDoc): Promise<Do
     );
     if (restarted) {
       await reachTemporal(deps, restarted, () =>
-        deps.temporal.workflow.start<typeof domainVerification>('domainVerification', {
-          ...runOptions(deps, restarted),
-          workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-        }),
+        startDomainVerification(deps, restarted, 'TERMINATE_EXISTING'),
       );
       return restarted;
     }
@@ -114,12 +90,7 @@ export async function verifyDomain(deps: ApiDeps, domain: DomainDoc): Promise<Do
     domain = current;
   }
   const current = domain;
-  await reachTemporal(deps, current, () =>
-    deps.temporal.workflow.signalWithStart<typeof domainVerification, []>('domainVerification', {
-      ...runOptions(deps, current),
-      signal: checkNowSignal,
-    }),
-  );
+  await reachTemporal(deps, current, () => wakeDomainVerification(deps, current));
   return current;
 }
 
@@ -138,15 +109,12 @@ export async function deleteDomain(deps: ApiDeps, domain: DomainDoc): Promise<vo
   await deps.c.domains.deleteOne({ _id: domain._id });
   await releaseAllClaims(deps.c, domain._id);
   try {
-    await deps.temporal.workflow
-      .getHandle(domainVerificationWorkflowId(domain._id))
-      .terminate('domain deleted');
+    await stopDomainVerification(deps, domain, 'domain deleted');
   } catch (error) {
     // A run that cannot be stopped now ends by itself: its next check finds no record.
-    if (!(error instanceof WorkflowNotFoundError))
-      deps.logger.warn(
-        { domainId: domain._id, errorName: (error as Error)?.name },
-        'verification run of a deleted domain could not be terminated',
-      );
+    deps.logger.warn(
+      { domainId: domain._id, errorName: (error as Error)?.name },
+      'verification run of a deleted domain could not be terminated',
+    );
   }
 }

@@ -22,7 +22,7 @@ import {
   verifyDomain,
   type SsoFixture,
 } from '../helpers/sso';
-import { ssoSignInWorkflowId } from '../../api/temporalCalls';
+import { ssoSignInWorkflowId } from '../../api/workflowClient';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 

@@ -9,7 +9,7 @@ import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import type { LocalActivityOptions } from '@temporalio/workflow';
 import { afterAll, afterEach, beforeAll, expect, inject, it } from 'vitest';
 import type { ApiDeps } from '../../api/context';
-import { runSsoSignIn } from '../../api/temporalCalls';
+import { runSsoSignIn } from '../../api/workflowClient';
 import { parseDuration } from '../../config';
 import { SIGN_IN_ATTEMPT_TTL_MS } from '../../db/signInAttempts';
 import type { RunningWorker } from '../../runtime/runWorker';

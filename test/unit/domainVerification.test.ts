@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DOMAIN_STATUSES,
+  isVerificationRunning,
   nextCheckDelay,
+  phaseOfStatus,
+  statusOfPhase,
+  type DomainStatus,
+  type DomainVerificationPhase,
   nextMissingSince,
   recordMatches,
   reverificationOutcome,
@@ -123,5 +129,43 @@ describe('re-verification', () => {
     expect(nextMissingSince({ found: false, missingSince: null, now })).toBe(now);
     expect(nextMissingSince({ found: false, missingSince: ago(HOUR), now })).toEqual(ago(HOUR));
     expect(nextMissingSince({ found: true, missingSince: ago(HOUR), now })).toBeNull();
+  });
+});
+
+describe("a domain's status and its verification run's phase", () => {
+  const statuses: [DomainStatus, DomainVerificationPhase, boolean][] = [
+    ['pending', 'verifying', true],
+    ['verified', 'monitoring', true],
+    ['failed', 'failed', false],
+    ['unverified', 'unverified', false],
+  ];
+  const phases: [DomainVerificationPhase, DomainStatus | null][] = [
+    ['verifying', 'pending'],
+    ['monitoring', 'verified'],
+    ['verified', 'verified'],
+    ['failed', 'failed'],
+    ['unverified', 'unverified'],
+    ['deleted', null],
+    ['superseded', null],
+  ];
+
+  it('covers every status', () => {
+    expect(statuses.map(([status]) => status)).toEqual([...DOMAIN_STATUSES]);
+  });
+
+  it.each(statuses)(
+    'a %s domain is owned by a run that is %s (still checking: %s)',
+    (status, phase, running) => {
+      expect(phaseOfStatus(status)).toBe(phase);
+      expect(isVerificationRunning(status)).toBe(running);
+    },
+  );
+
+  it.each(phases)('a run that is %s stands for a %s record', (phase, status) => {
+    expect(statusOfPhase(phase)).toBe(status);
+  });
+
+  it('maps every status to a phase that maps back to it', () => {
+    for (const status of DOMAIN_STATUSES) expect(statusOfPhase(phaseOfStatus(status))).toBe(status);
   });
 });

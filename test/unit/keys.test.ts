@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { jitUserId } from '../../activities/identities';
-import { ssoSignInWorkflowId } from '../../api/temporalCalls';
+import { ssoSignInWorkflowId } from '../../api/workflowClient';
 import { createKeyRing, KEY_PURPOSES } from '../../security/keys';
 import { tokenDigest } from '../../security/tokens';
 import { decodeRelayState, encodeRelayState } from '../../sso/relayState';

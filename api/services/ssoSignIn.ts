@@ -1,0 +1,147 @@
+// SP-initiated SSO sign-in: the login request to the IdP and the assertion consumer's part after
+// the HTTP edge. Every response from the IdP is hostile until sso/saml has validated it; then the
+// relay state and the browser binding are checked, the profile is mapped and parked in a sign-in
+// attempt, and the ssoSignIn workflow decides who signs in (linking, JIT, refusals).
+import type { ConnectorDoc } from '../../db/collections';
+import { createMongoSamlRequestStore } from '../../db/samlRequests';
+import { insertSignInAttempt } from '../../db/signInAttempts';
+import { mapProfile, mergeAttributeMapping } from '../../domain/attributeMapping';
+import { isDesktopClientTooOld } from '../../domain/clientVersion';
+import { DomainError } from '../../domain/errors';
+import { asUserId, type ConnectorId, type UserId } from '../../domain/ids';
+import { allowedReturnTo } from '../../domain/returnTo';
+import { spUrls } from '../../sso/connectorUrls';
+import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
+import { SamlValidationError } from '../../sso/saml/errors';
+import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
+import type { ApiDeps } from '../context';
+import { runSsoSignIn, ssoSignInWorkflowId } from '../workflowClient';
+
+/** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
+export async function usableConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
+  const connector = await deps.c.connectors.findOne({ _id: connectorId });
+  if (!connector) throw new DomainError('not_found', 'Connection not found');
+  if (connector.status !== 'active') throw new DomainError('connector_deleting');
+  const org = await deps.c.orgs.findOne({ _id: connector.orgId });
+  if (org?.plan !== 'business')
+    throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
+  return connector;
+}
+
+function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
+  if (!connector.saml) throw new DomainError('connector_disabled', 'This connection has no SAML settings');
+  const sp = spUrls(deps.config.publicUrl, connector._id);
+  return createSamlClient({
+    connectorId: connector._id,
+    spEntityId: sp.entityId,
+    acsUrl: sp.acsUrl,
+    idp: connector.saml,
+    clockSkewMs: deps.config.saml.clockSkewMs,
+    requestTtlMs: deps.config.saml.requestTtlMs,
+    requestStore: createMongoSamlRequestStore(deps.c.samlRequests, { now: deps.clock }),
+  });
+}
+
+/** The connection to start a login with, after the desktop version gate (rule 9). */
+export async function connectorForLogin(
+  deps: ApiDeps,
+  connectorId: ConnectorId,
+  clientVersion: string | undefined,
+): Promise<ConnectorDoc> {
+  const connector = await usableConnector(deps, connectorId);
+  // Once SSO is enforced, desktop clients below the minimum version must upgrade first.
+  if (connector.enforced && isDesktopClientTooOld(clientVersion, deps.config.desktopMinVersion)) {
+    throw new DomainError('client_upgrade_required', undefined, {
+      minimumVersion: deps.config.desktopMinVersion,
+    });
+  }
+  return connector;
+}
+
+/** Either a redirect to the IdP, or (for IdPs that take requests by POST only) a self-submitting form. */
+export type SsoLoginRequest =
+  { kind: 'redirect'; url: string } | { kind: 'form'; html: string; idpOrigin: string };
+
+/**
+ * The AuthnRequest for the IdP. `bindBrowser` ties the sign-in to the browser that starts it
+ * (api/browserBinding.ts) and answers the digest that goes into the relay state.
+ */
+export async function ssoLoginRequest(
+  deps: ApiDeps,
+  connector: ConnectorDoc,
+  returnTo: string | undefined,
+  bindBrowser: () => string,
+): Promise<SsoLoginRequest> {
+  const target = allowedReturnTo(
+    returnTo,
+    deps.config.allowedReturnOrigins,
+    `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`,
+  );
+  if (!target) throw new DomainError('return_to_not_allowed');
+  const expiresAt = new Date(deps.clock().getTime() + deps.config.saml.requestTtlMs);
+  const relayState = encodeRelayState(
+    connector._id,
+    { returnTo: target, bindingDigest: bindBrowser() },
+    expiresAt,
+    deps.keys,
+  );
+  const client = samlClientFor(deps, connector);
+  if (connector.saml?.ssoBinding === 'HTTP-POST') {
+    return {
+      kind: 'form',
+      html: (await client.buildLoginForm(relayState)).html,
+      idpOrigin: new URL(connector.saml.ssoUrl).origin,
+    };
+  }
+  return { kind: 'redirect', url: (await client.buildLoginUrl(relayState)).url };
+}
+
+/**
+ * The assertion consumer: who signs in, and where the browser goes next. `isSameBrowser` checks
+ * the relay state's binding digest against the browser that posts the response.
+ */
+export async function completeSsoSignIn(
+  deps: ApiDeps,
+  connectorId: ConnectorId,
+  body: { SAMLResponse?: unknown; RelayState?: unknown },
+  isSameBrowser: (bindingDigest: string) => boolean,
+): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+  const connector = await usableConnector(deps, connectorId);
+  let assertion;
+  try {
+    assertion = await samlClientFor(deps, connector).validatePostResponse(body);
+  } catch (error) {
+    if (error instanceof SamlValidationError) throw new DomainError(error.code, error.message);
+    throw error;
+  }
+  const state = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.keys);
+  if (!state)
+    throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
+  if (!isSameBrowser(state.bindingDigest)) throw new DomainError('sso_browser_mismatch');
+
+  const mapped = mapProfile(
+    assertion.attributes,
+    assertion.nameId,
+    assertion.nameIdFormat,
+    mergeAttributeMapping(connector.attributeMapping),
+  );
+  const attemptId = await insertSignInAttempt(
+    deps.c,
+    {
+      connectorId: connector._id,
+      orgId: connector.orgId,
+      subject: assertion.nameId,
+      ...(mapped.email ? { email: mapped.email } : {}),
+      ...(mapped.name ? { name: mapped.name } : {}),
+      ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
+      profile: mapped.profile,
+    },
+    deps.clock(),
+  );
+  const result = await runSsoSignIn(deps, ssoSignInWorkflowId(deps.keys, connector._id, assertion.nameId), {
+    attemptId,
+    connectorId: connector._id,
+    orgId: connector.orgId,
+  });
+  return { userId: asUserId(result.userId), connectorId: connector._id, returnTo: state.returnTo };
+}

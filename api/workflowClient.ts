@@ -1,0 +1,310 @@
+// The API's one door into Temporal: every start, signal, wait, listing, description and
+// termination the API makes goes through this module, typed against the workflow functions
+// (type-only imports, so no workflow code is loaded here) so the compiler checks arguments and
+// results. Waits are bounded: a slow or retrying workflow turns into a clear "try again shortly"
+// while the workflow keeps going on its own, and the wait itself (a long poll on the run's
+// history) is cancelled at the bound, so waits given up on do not pile up on the Temporal
+// frontend during an outage.
+import { randomUUID } from 'node:crypto';
+import {
+  ApplicationFailure,
+  defaultPayloadConverter,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionInfo,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import type { IdpSettings } from '../activities/idpMetadata';
+import type { DomainDoc } from '../db/collections';
+import { generationOf } from '../db/domains';
+import { DomainError, isErrorCode } from '../domain/errors';
+import type { KeyRing } from '../security/keys';
+import { tokenDigest } from '../security/tokens';
+import type { domainVerification } from '../workflows/domainVerification';
+import type { idpMetadataFetch } from '../workflows/idpMetadataFetch';
+import type { ssoSignIn } from '../workflows/ssoSignIn';
+import { ConnectorIdKey, DomainIdKey, OrgIdKey, UserIdKey } from '../workflows/searchAttributes';
+import {
+  checkNowSignal,
+  domainVerificationWorkflowId,
+  PROVISIONING_WORKFLOW_TYPES,
+  type SsoSignInInput,
+  type SsoSignInResult,
+} from '../workflows/shared';
+import type { ApiDeps } from './context';
+import { TIMED_OUT, withinBound } from './withinBound';
+
+/** The innermost ApplicationFailure's type, if it is one of our error codes. */
+function failureCode(error: unknown): string | undefined {
+  let cause: unknown = error;
+  let code: string | undefined;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type) code = cause.type;
+    cause = cause.cause;
+  }
+  return code;
+}
+
+/**
+ * The run's result, or TIMED_OUT after `ms`, when the poll for the result is cancelled. The
+ * result's type comes from the handle, which is typed by the workflow function it was started as.
+ */
+async function resultWithinBound<R>(
+  deps: ApiDeps,
+  handle: Pick<WorkflowHandle<() => Promise<R>>, 'result'>,
+  ms: number,
+): Promise<R | typeof TIMED_OUT> {
+  const abort = new AbortController();
+  try {
+    return await withinBound(
+      deps.temporal.withAbortSignal(abort.signal, () => handle.result()),
+      ms,
+    );
+  } finally {
+    // Also after an answer: aborting calls that already ended does nothing.
+    abort.abort();
+  }
+}
+
+/** Readiness: whether the Temporal frontend answers. */
+export async function pingTemporal(deps: ApiDeps): Promise<void> {
+  await deps.temporal.workflowService.getSystemInfo({});
+}
+
+/**
+ * What every run the API starts shares: our task queue, and the organization plus one more ID as
+ * search attributes, so operators find the run by the IDs they know.
+ */
+function runPlacement(
+  deps: ApiDeps,
+  workflowId: string,
+  orgId: string,
+  key: typeof ConnectorIdKey,
+  id: string,
+) {
+  return {
+    taskQueue: deps.config.temporalTaskQueue,
+    workflowId,
+    typedSearchAttributes: [
+      { key: OrgIdKey, value: orgId },
+      { key, value: id },
+    ],
+  };
+}
+
+// IdP metadata
+
+export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpSettings> {
+  try {
+    const handle = await deps.temporal.workflow.start<typeof idpMetadataFetch>('idpMetadataFetch', {
+      taskQueue: deps.config.temporalTaskQueue,
+      workflowId: `idp-metadata-${randomUUID()}`,
+      args: [{ url }],
+      workflowExecutionTimeout: '2m',
+    });
+    const result = await resultWithinBound(deps, handle, 30_000);
+    if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
+    return result;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const code = failureCode(error);
+      if (code === 'idp_metadata_invalid')
+        throw new DomainError('idp_metadata_invalid', 'The metadata document could not be used');
+      throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
+    }
+    throw error;
+  }
+}
+
+// SSO sign-in
+
+/**
+ * Subjects are often emails: the workflow ID carries a keyed digest, never the subject itself, so
+ * someone who can read Temporal cannot confirm a guessed email by hashing it. The same subject
+ * under two connections gives unrelated IDs.
+ */
+export function ssoSignInWorkflowId(keys: KeyRing, connectorId: string, subject: string): string {
+  const digest = tokenDigest(`${connectorId}\n${subject}`, keys.current('workflow-id'));
+  return `sso-sign-in-${connectorId}-${digest.slice(0, 32)}`;
+}
+
+/**
+ * Concurrent callbacks for one person (double submit, several tabs) attach to the running
+ * sign-in instead of starting a second one; a finished one makes room for the next sign-in.
+ */
+export function startSsoSignIn(
+  deps: ApiDeps,
+  workflowId: string,
+  input: SsoSignInInput,
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ssoSignIn>> {
+  return deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
+    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+  });
+}
+
+export async function runSsoSignIn(
+  deps: ApiDeps,
+  workflowId: string,
+  input: SsoSignInInput,
+): Promise<Extract<SsoSignInResult, { userId: string }>> {
+  const handle = await startSsoSignIn(deps, workflowId, input);
+  let result: SsoSignInResult | typeof TIMED_OUT;
+  try {
+    result = await resultWithinBound(deps, handle, deps.config.signInWaitMs);
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const code = failureCode(error);
+    throw isErrorCode(code)
+      ? new DomainError(code)
+      : new DomainError('try_again_later', 'Sign-in could not be completed; try again');
+  }
+  if (result === TIMED_OUT) {
+    throw new DomainError('try_again_later', 'Your account is still being set up; try again shortly', {
+      retryAfterSeconds: 5,
+    });
+  }
+  if (result.outcome === 'refused') throw new DomainError(result.code);
+  return result;
+}
+
+// Provisioning runs (Temporal's visibility store is their source of truth)
+
+export type ProvisioningWorkflowType = (typeof PROVISIONING_WORKFLOW_TYPES)[number];
+export type ProvisioningRunStatus = 'failed' | 'running';
+
+export interface ProvisioningRun {
+  id: string;
+  runId: string;
+  type: ProvisioningWorkflowType;
+  /** Temporal's execution status, e.g. RUNNING, FAILED, TIMED_OUT. */
+  status: string;
+  connectorId: string | null;
+  userId: string | null;
+  startedAt: Date;
+  closedAt: Date | null;
+}
+
+const STATUS_FILTERS: Record<ProvisioningRunStatus, string> = {
+  failed: "ExecutionStatus IN ('Failed', 'TimedOut', 'Terminated')",
+  running: "ExecutionStatus = 'Running'",
+};
+
+const isProvisioningType = (type: string): type is ProvisioningWorkflowType =>
+  (PROVISIONING_WORKFLOW_TYPES as readonly string[]).includes(type);
+
+function provisioningRun(info: WorkflowExecutionInfo): ProvisioningRun | undefined {
+  if (!isProvisioningType(info.type)) return undefined;
+  return {
+    id: info.workflowId,
+    runId: info.runId,
+    type: info.type,
+    status: info.status.name,
+    connectorId: info.typedSearchAttributes.get(ConnectorIdKey) ?? null,
+    userId: info.typedSearchAttributes.get(UserIdKey) ?? null,
+    startedAt: info.startTime,
+    closedAt: info.closeTime ?? null,
+  };
+}
+
+/** `orgId` must come from the database (org_[a-f0-9]{32}): it is put into the query unescaped. */
+export async function listProvisioningRuns(
+  deps: ApiDeps,
+  orgId: string,
+  status: ProvisioningRunStatus,
+  limit: number,
+): Promise<ProvisioningRun[]> {
+  const types = PROVISIONING_WORKFLOW_TYPES.map((type) => `'${type}'`).join(', ');
+  const query = `OrgId = '${orgId}' AND WorkflowType IN (${types}) AND ${STATUS_FILTERS[status]}`;
+  const runs: ProvisioningRun[] = [];
+  for await (const info of deps.temporal.workflow.list({ query, pageSize: limit })) {
+    const run = provisioningRun(info);
+    if (run) runs.push(run);
+    if (runs.length >= limit) break;
+  }
+  return runs;
+}
+
+export interface SignInRunState {
+  orgId: string | undefined;
+  /** Temporal's execution status name, e.g. RUNNING, COMPLETED, FAILED. */
+  status: string;
+  /** The input the run was started with, read from its history. */
+  input: () => Promise<SsoSignInInput | undefined>;
+}
+
+/** The latest run under a sign-in workflow ID, or undefined when there is none. */
+export async function describeSsoSignIn(
+  deps: ApiDeps,
+  workflowId: string,
+): Promise<SignInRunState | undefined> {
+  const handle = deps.temporal.workflow.getHandle<typeof ssoSignIn>(workflowId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+  return {
+    orgId: description.typedSearchAttributes.get(OrgIdKey),
+    status: description.status.name,
+    input: async () => {
+      const history = await handle.fetchHistory();
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      return payload && defaultPayloadConverter.fromPayload<SsoSignInInput>(payload);
+    },
+  };
+}
+
+// Domain verification: one run per domain record, its workflow ID the domain's
+
+function domainRunOptions(deps: ApiDeps, domain: DomainDoc): WorkflowStartOptions<typeof domainVerification> {
+  return {
+    ...runPlacement(deps, domainVerificationWorkflowId(domain._id), domain.orgId, DomainIdKey, domain._id),
+    args: [
+      { domainId: domain._id, generation: generationOf(domain), timings: deps.config.domainVerification },
+    ],
+  };
+}
+
+/**
+ * Starts the domain's verification run. `USE_EXISTING` keeps a run already checking this
+ * domain; `TERMINATE_EXISTING` replaces it (a new generation of the record).
+ */
+export async function startDomainVerification(
+  deps: ApiDeps,
+  domain: DomainDoc,
+  ifRunning: 'USE_EXISTING' | 'TERMINATE_EXISTING',
+): Promise<void> {
+  await deps.temporal.workflow.start<typeof domainVerification>('domainVerification', {
+    ...domainRunOptions(deps, domain),
+    workflowIdConflictPolicy: ifRunning,
+  });
+}
+
+/** "Check now": wakes the domain's run, or starts one if it has none (signal-with-start). */
+export async function wakeDomainVerification(deps: ApiDeps, domain: DomainDoc): Promise<void> {
+  await deps.temporal.workflow.signalWithStart<typeof domainVerification, []>('domainVerification', {
+    ...domainRunOptions(deps, domain),
+    signal: checkNowSignal,
+  });
+}
+
+/** Ends the domain's run; false when it has none running. */
+export async function stopDomainVerification(
+  deps: ApiDeps,
+  domain: DomainDoc,
+  reason: string,
+): Promise<boolean> {
+  try {
+    await deps.temporal.workflow.getHandle(domainVerificationWorkflowId(domain._id)).terminate(reason);
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
