@@ -18,6 +18,7 @@ import { requireOrgAccess } from '../middleware/auth';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 import { fetchIdpSettings } from '../temporalCalls';
+import { onEnforcementChange } from '../services/enforcement';
 
 export const connectorParams = z.object({
   connectorId: z.string().regex(/^con_[a-f0-9]{32}$/, 'not a connection ID'),
@@ -144,6 +145,7 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
     };
     await deps.c.connectors.insertOne(connector);
     await claimDomains(deps, connector);
+    await onEnforcementChange(deps, null, connector);
     ctx.status = 201;
     ctx.body = connectorView(deps, connector);
   });
@@ -170,6 +172,7 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
       { returnDocument: 'after' },
     );
     if (!updated) throw new DomainError('connector_deleting');
+    await onEnforcementChange(deps, connector, updated);
     ctx.body = connectorView(deps, updated);
   });
 

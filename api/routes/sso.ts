@@ -19,6 +19,7 @@ import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
 import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
+import { assertSsoSignInAllowed } from '../services/enforcement';
 import { runSsoSignIn, ssoSignInWorkflowId } from '../temporalCalls';
 import { identifyBody, loginQuery } from '../schemas';
 import { parse } from '../validate';
@@ -120,6 +121,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.post('/v1/sso/:connectorId/acs', async (ctx) => {
     const connector = await loadUsableConnector(deps, ctx.params);
+    assertSsoSignInAllowed(deps, connector, ctx.get('x-client-version') || undefined);
     const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
     let assertion;
     try {
