@@ -26,6 +26,8 @@ import { checkSecondFactor } from './mfa';
 /** One code per account per this long, whatever the number of requests (full limits: issue 11). */
 export const EMAIL_CODE_RESEND_MS = 60_000;
 
+const resendKey = (userId: UserDoc['_id']) => `email-code-start:${userId}`;
+
 export async function startEmailCodeSignIn(
   deps: ApiDeps,
   input: { email: string; emailDomain: string },
@@ -37,7 +39,7 @@ export async function startEmailCodeSignIn(
   if (!user) return;
   if (domain.enforcing && !(await isExempt(deps, domain, user))) return;
   const now = deps.clock();
-  if (!(await tryLock(deps.c, `email-code-start:${user._id}`, now, EMAIL_CODE_RESEND_MS))) return;
+  if (!(await tryLock(deps.c, resendKey(user._id), now, EMAIL_CODE_RESEND_MS))) return;
   const { code, expiresAt } = await issueEmailCode(
     deps.c,
     { purpose: 'sign_in', userId: user._id },
@@ -101,6 +103,8 @@ export async function verifyEmailCodeSignIn(
   if (decision.kind === 'refuse') throw signInRefusalError(deps, decision, input.clientVersion);
   // Allowed means an account and a matching code; of two requests with it, one goes on.
   if (!user || !live || !(await spendEmailCode(deps.c, live))) throw new DomainError('email_code_invalid');
+  // The code did its job: the resend cap guards mailboxes from floods, not the next sign-in.
+  await deps.c.locks.deleteOne({ _id: resendKey(user._id) });
   if (!isEmailProven(user)) {
     // The mailbox's owner takes over an account someone else may have claimed: no password or
     // session of that claim survives.
