@@ -107,6 +107,7 @@ const envSchema = z.object({
   ),
   SMTP_FROM: optionalText,
   EMAIL_CODE_TTL: duration('15m'),
+  BREAK_GLASS_MAX: z.coerce.number().int().min(0).max(10).default(2),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -146,6 +147,8 @@ export interface Config {
   /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
   idpFetchAllowedNetworks: string[];
   email: EmailConfig;
+  /** Accounts an organization may exempt from its SSO enforcement (break-glass), each with TOTP. */
+  breakGlassMax: number;
   dataDir: string;
 }
 
@@ -281,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       from: e.SMTP_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
       codeTtlMs: e.EMAIL_CODE_TTL,
     },
+    breakGlassMax: e.BREAK_GLASS_MAX,
     dataDir: e.DATA_DIR,
   };
 }

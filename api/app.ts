@@ -8,10 +8,12 @@ import { originCheck } from './middleware/originCheck';
 import { requestBodies } from './middleware/requestBody';
 import { requestId } from './middleware/requestId';
 import { authRoutes } from './routes/auth';
+import { breakGlassRoutes } from './routes/breakGlass';
 import { connectorRoutes } from './routes/connectors';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { meRoutes } from './routes/me';
+import { mfaRoutes } from './routes/mfa';
 import { orgRoutes } from './routes/orgs';
 import { provisioningRoutes } from './routes/provisioning';
 import { ssoRoutes } from './routes/sso';
@@ -58,5 +60,7 @@ export function apiRouters(deps: ApiDeps): Router<ApiState>[] {
     authRoutes(deps),
     ssoRoutes(deps),
     meRoutes(deps),
+    mfaRoutes(deps),
+    breakGlassRoutes(deps),
   ];
 }

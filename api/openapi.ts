@@ -16,7 +16,7 @@ interface OtherAnswer {
 }
 
 export interface Operation {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Koa style, e.g. /v1/orgs/:orgId */
   path: string;
   summary: string;
@@ -235,6 +235,26 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'post',
+    path: '/v1/auth/email-code/start',
+    summary: 'Email a sign-in code (the same answer for every address)',
+    auth: 'none',
+    success: 202,
+    body: schemas.emailCodeStartBody,
+    response: schemas.emailCodeStartResponse,
+    errors: [503],
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/email-code/verify',
+    summary: 'Sign in with the emailed code (and TOTP when enrolled)',
+    auth: 'none',
+    success: 200,
+    body: schemas.emailCodeVerifyBody,
+    response: schemas.emailCodeVerifyResponse,
+    errors: [401, 426],
+  },
+  {
+    method: 'post',
     path: '/v1/auth/identify',
     summary: 'Which way does this email sign in?',
     auth: 'none',
@@ -274,7 +294,7 @@ export const OPERATIONS: Operation[] = [
     success: 303,
     form: true,
     answers: { 303: { description: 'Signed in: to returnTo, with the session cookie' } },
-    errors: [403, 409, 410, 422, 503],
+    errors: [403, 409, 410, 422, 426, 503],
   },
   {
     method: 'get',
@@ -283,6 +303,59 @@ export const OPERATIONS: Operation[] = [
     auth: 'session',
     success: 200,
     response: schemas.meResponse,
+  },
+  {
+    method: 'post',
+    path: '/v1/me/mfa/totp',
+    summary: 'Start TOTP enrollment: the secret and otpauth:// URI, shown once',
+    auth: 'session',
+    success: 201,
+    response: schemas.totpEnrollResponse,
+    errors: [409],
+  },
+  {
+    method: 'post',
+    path: '/v1/me/mfa/totp/confirm',
+    summary: 'Confirm TOTP with a first code: it is on, and the recovery codes are shown once',
+    auth: 'session',
+    success: 200,
+    body: schemas.totpCodeBody,
+    response: schemas.totpConfirmResponse,
+    errors: [409],
+  },
+  {
+    method: 'post',
+    path: '/v1/me/mfa/totp/disable',
+    summary: 'Turn TOTP off with a current code or a recovery code',
+    auth: 'session',
+    success: 204,
+    body: schemas.totpCodeBody,
+    errors: [409],
+  },
+  {
+    method: 'get',
+    path: '/v1/orgs/:orgId/break-glass',
+    summary: 'Break-glass accounts: members exempt from SSO enforcement',
+    auth: 'org',
+    success: 200,
+    response: schemas.breakGlassListResponse,
+  },
+  {
+    method: 'put',
+    path: '/v1/orgs/:orgId/break-glass/:userId',
+    summary: 'Exempt a member with TOTP from SSO enforcement (again: 200)',
+    auth: 'org',
+    success: 201,
+    alsoSuccess: [200],
+    response: schemas.breakGlassResponse,
+    errors: [409],
+  },
+  {
+    method: 'delete',
+    path: '/v1/orgs/:orgId/break-glass/:userId',
+    summary: 'End an exemption',
+    auth: 'org',
+    success: 204,
   },
 ];
 
@@ -296,7 +369,7 @@ const SECURITY: Record<Auth, Record<string, string[]>[]> = {
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 
-const STATE_CHANGING: ReadonlySet<Operation['method']> = new Set(['post', 'patch', 'delete']);
+const STATE_CHANGING: ReadonlySet<Operation['method']> = new Set(['post', 'put', 'patch', 'delete']);
 
 /**
  * Every problem status an operation may answer: its own `errors` plus those that come with its

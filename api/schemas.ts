@@ -78,13 +78,43 @@ export const signUpVerifyBody = z.strictObject({
 /** The same answer whether or not the address has an account: no enumeration. */
 export const signUpResponse = z.strictObject({ status: z.literal('verification_sent') });
 export const signUpVerifyResponse = z.strictObject({ id: userId, token: z.string().min(1) });
+/** A TOTP code from the authenticator app, or one of the recovery codes (xxxxx-xxxxx). */
+const secondFactor = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^\d{6}$|^[a-z2-7]{5}-[a-z2-7]{5}$/, 'six digits from the authenticator app, or a recovery code');
 export const passwordSignInBody = z.strictObject({
   email,
   password: z.string().min(1).max(256),
-  totp: z
+  totp: secondFactor.optional(),
+});
+export const emailCodeStartBody = z.strictObject({ email });
+/** The same answer for every address: no enumeration, and no hint of enforcement. */
+export const emailCodeStartResponse = z.strictObject({ status: z.literal('code_sent') });
+export const emailCodeVerifyBody = z.strictObject({
+  email,
+  code: z
     .string()
-    .regex(/^\d{6}$/)
-    .optional(),
+    .trim()
+    .regex(/^\d{6}$/, 'the six digits from the email'),
+  totp: secondFactor.optional(),
+});
+export const emailCodeVerifyResponse = z.strictObject({
+  token: z.string().min(32).describe('The session token (also set as the session cookie)'),
+});
+export const totpCodeBody = z.strictObject({ code: secondFactor });
+export const totpEnrollResponse = z.strictObject({
+  secret: z
+    .string()
+    .regex(/^[A-Z2-7]+=*$/)
+    .describe('Base32; shown in this answer only'),
+  otpauthUri: z.string().startsWith('otpauth://totp/'),
+});
+export const totpConfirmResponse = z.strictObject({
+  recoveryCodes: z
+    .array(z.string().regex(/^[a-z2-7]{5}-[a-z2-7]{5}$/))
+    .describe('Each works once in place of a TOTP code; shown in this answer only'),
 });
 export const passwordSignInResponse = z.strictObject({
   token: z.string().min(32).describe('The session token (also set as the session cookie)'),
@@ -97,6 +127,13 @@ export const meResponse = z.strictObject({
   organizations: z.array(z.strictObject({ id: orgId, role: z.string() })),
   amr: z.array(z.string()).describe('How the session was authenticated, e.g. ["pwd"] or ["sso"]'),
   connectorId: connectorId.nullable().describe('The connection an SSO session came through'),
+});
+
+// Break-glass accounts
+export const breakGlassResponse = z.strictObject({ userId, createdAt: timestamp });
+export const breakGlassListResponse = z.strictObject({
+  accounts: z.array(breakGlassResponse),
+  max: z.int().min(0).describe('BREAK_GLASS_MAX'),
 });
 
 // Domains

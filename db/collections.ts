@@ -41,9 +41,25 @@ export interface UserDoc {
    * had one (teardown), or an IdP reclaimed an unproven account and removed its password.
    */
   needsPasswordSetup: boolean;
+  /** The confirmed TOTP secret, sealed (security/secretBox.ts); null when TOTP is off. */
   totpSecret: string | null;
+  /** An enrollment waiting for its first code (sealed); absent or null otherwise. */
+  totpPending?: string | null;
+  /** Keyed digests of the unused recovery codes (each works once, in place of a TOTP code). */
+  recoveryCodes?: string[];
+  /** The last TOTP time step accepted: an older or equal one is a replay. */
+  totpLastStep?: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A break-glass account: exempt from its organization's SSO enforcement (api/services/breakGlass.ts). */
+export interface BreakGlassDoc {
+  /** `${orgId}:${slot}`: slots 0..BREAK_GLASS_MAX-1, so the limit holds without a count-then-insert. */
+  _id: string;
+  orgId: OrgId;
+  userId: UserId;
+  createdAt: Date;
 }
 
 export interface MembershipDoc {
@@ -172,7 +188,7 @@ export interface AuditEventDoc {
   data: Record<string, unknown>;
 }
 
-export type EmailCodePurpose = 'sign_up';
+export type EmailCodePurpose = 'sign_up' | 'sign_in';
 
 /** A one-time code sent to a mailbox; only a keyed digest of the code is stored. */
 export interface EmailCodeDoc {
@@ -239,6 +255,7 @@ export interface Collections {
   emailCodes: Collection<EmailCodeDoc>;
   outbox: Collection<OutboxDoc>;
   locks: Collection<LockDoc>;
+  breakGlass: Collection<BreakGlassDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -259,6 +276,7 @@ export function collections(db: Db): Collections {
     emailCodes: db.collection('email_codes'),
     outbox: db.collection('outbox'),
     locks: db.collection('locks'),
+    breakGlass: db.collection('break_glass'),
   };
 }
 

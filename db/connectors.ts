@@ -71,3 +71,22 @@ export async function restoreDomainTie(c: Collections, name: string, orgId: OrgI
     .toArray();
   if (connector) await tieDomain(c, name, connector);
 }
+
+/**
+ * The connection a domain is tied to, as it is: whatever its status, with whether the domain is
+ * still verified by its organization and whether that organization is on the Business plan.
+ * The sign-in table (domain/signInPolicy.ts decideSignIn) decides what these facts mean.
+ */
+export async function findDomainConnection(
+  c: Collections,
+  domain: string,
+): Promise<{ connector: ConnectorDoc; domainVerified: boolean; businessPlan: boolean } | null> {
+  const claim = await c.connectorDomains.findOne({ _id: domain });
+  const connector = claim && (await c.connectors.findOne({ _id: claim.connectorId }));
+  if (!connector) return null;
+  const [org, verified] = await Promise.all([
+    c.orgs.findOne({ _id: connector.orgId }),
+    c.domains.findOne({ orgId: connector.orgId, domain, status: 'verified' }),
+  ]);
+  return { connector, domainVerified: verified !== null, businessPlan: org?.plan === 'business' };
+}

@@ -68,6 +68,20 @@ export async function consumeEmailCode(
   key: KeyObject,
   now: Date,
 ): Promise<EmailCodeDoc | null> {
+  const live = await matchEmailCode(c, fields, key, now);
+  return live && (await spendEmailCode(c, live)) ? live : null;
+}
+
+/**
+ * Spends one guess on the live code and returns it when it matches, without using it up: a
+ * sign-in that still needs the second factor keeps the code for the retry with it.
+ */
+export async function matchEmailCode(
+  c: Collections,
+  fields: { purpose: EmailCodePurpose; userId: UserId; code: string },
+  key: KeyObject,
+  now: Date,
+): Promise<EmailCodeDoc | null> {
   const _id = emailCodeId(fields.purpose, fields.userId);
   const live = await c.emailCodes.findOne({ _id, expiresAt: { $gt: now } });
   if (!live) return null;
@@ -75,9 +89,12 @@ export async function consumeEmailCode(
   // limit (a counter would be a read-modify-write, which FerretDB does not make atomic).
   const guessed = await takeSlot(c, `email-code:${live.issueId}`, EMAIL_CODE_MAX_ATTEMPTS, live.expiresAt);
   if (!guessed || !safeEqual(codeDigest(_id, fields.code, key), live.codeDigest)) return null;
-  // Single use: of two requests with the right code, only the one that deletes it goes on.
-  const consumed = await c.emailCodes.deleteOne({ _id, issueId: live.issueId });
-  return consumed.deletedCount === 1 ? live : null;
+  return live;
+}
+
+/** Single use: of two requests with the right code, only the one that deletes it goes on. */
+export async function spendEmailCode(c: Collections, live: EmailCodeDoc): Promise<boolean> {
+  return (await c.emailCodes.deleteOne({ _id: live._id, issueId: live.issueId })).deletedCount === 1;
 }
 
 /** Every pending code of the account, e.g. once an IdP has taken it over. */

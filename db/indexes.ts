@@ -22,6 +22,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
     c.emailCodes.createIndex({ userId: 1 }, { name: 'user' }),
+    c.breakGlass.createIndex({ orgId: 1, userId: 1 }, { unique: true, name: 'org_user_unique' }),
     ensureExpiryIndex(c.samlRequests),
     ensureExpiryIndex(c.sessions),
     ensureExpiryIndex(c.signInAttempts),

@@ -25,3 +25,12 @@ export function findLiveSession(c: Collections, digests: string[], now: Date): P
 export async function revokeUserSessions(c: Collections, userId: UserId): Promise<number> {
   return (await c.sessions.deleteMany({ userId })).deletedCount;
 }
+
+/**
+ * Ends the sessions of these users that did not come through SSO (enforcement starting): SSO
+ * sessions carry amr ["sso"] and stay.
+ */
+export async function revokeNonSsoSessions(c: Collections, userIds: readonly UserId[]): Promise<number> {
+  if (userIds.length === 0) return 0;
+  return (await c.sessions.deleteMany({ userId: { $in: [...userIds] }, amr: { $ne: 'sso' } })).deletedCount;
+}

@@ -80,3 +80,16 @@ export function isDesktopClientTooOld(header: string | undefined, minVersion: st
   if (client.platform !== 'desktop') return false;
   return client.version === null || compareSemVer(client.version, minimum) < 0;
 }
+
+/**
+ * Why a desktop client must upgrade, or undefined when it may go on: `unreadable` when the header
+ * says desktop but its version cannot be read (told apart so the message can say so).
+ */
+export function desktopUpgradeReason(
+  header: string | undefined,
+  minVersion: string,
+): 'too_old' | 'unreadable' | undefined {
+  if (!isDesktopClientTooOld(header, minVersion)) return undefined;
+  const client = parseClientVersion(header);
+  return client.platform === 'desktop' && client.version === null ? 'unreadable' : 'too_old';
+}

@@ -97,6 +97,9 @@ export const ERRORS = {
   setup_token_invalid: rule(400, 'The password setup token is invalid or expired'),
   email_code_invalid: rule(401, 'The email code is wrong or expired'),
   client_upgrade_required: rule(426, 'This desktop app version is too old; please upgrade'),
+  mfa_not_enrolled: rule(409, 'The account has no confirmed authenticator app (TOTP)'),
+  mfa_already_enabled: rule(409, 'An authenticator app is already confirmed; disable it first'),
+  break_glass_limit: rule(409, 'The organization already has as many break-glass accounts as allowed'),
 
   // Infrastructure
   try_again_later: transient(503, 'Temporarily unavailable; try again later'),

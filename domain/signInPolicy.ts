@@ -133,7 +133,7 @@ export function enforcementRefusal({
 
 export interface PasswordSignInFacts extends EnforcementFacts {
   /** Undefined when no account has this email. */
-  account?: { hasPassword: boolean; mfaEnabled: boolean; emailProven: boolean };
+  account?: { hasPassword: boolean; mfaEnabled: boolean; emailProven: boolean; exempt?: boolean };
   /**
    * Whether the password matched the stored hash (false when there is no account or hash). For
    * an unproven account: the hash chosen with its pending sign-up.
@@ -150,37 +150,131 @@ export type PasswordRefusalCode = Extract<
 >;
 
 export type PasswordSignInDecision =
-  { kind: 'allow'; amr: string[] } | EnforcementRefusal | { kind: 'refuse'; code: PasswordRefusalCode };
+  | { kind: 'allow'; amr: string[]; exempted: boolean }
+  | EnforcementRefusal
+  | { kind: 'refuse'; code: PasswordRefusalCode };
+
+/** Password sign-in in the terms of decideSignIn (the one table every method goes through). */
+export function passwordSignInPolicy(facts: PasswordSignInFacts): PasswordSignInDecision {
+  const decision = decideSignIn({
+    method: 'password',
+    ...(facts.enforcedDomain
+      ? {
+          connection: {
+            connectorId: facts.enforcedDomain.connectorId,
+            enforced: true,
+            status: 'active',
+            domainVerified: true,
+          },
+        }
+      : {}),
+    clientTooOld: facts.clientTooOld,
+    ...(facts.account ? { account: { exempt: false, ...facts.account } } : {}),
+    credentialValid: facts.passwordValid,
+    ...(facts.totpGiven ? { totp: { valid: facts.totpValid } } : {}),
+  });
+  return decision as PasswordSignInDecision;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every sign-in method in one table (rules 7, 8 and 9, and break-glass accounts)
+
+export type SignInMethod = 'password' | 'email_code' | 'sso';
+
+export interface SignInFacts {
+  method: SignInMethod;
+  /**
+   * Password and email code: the connection the email's domain is tied to, if any. SSO: the
+   * connection signed in through. `domainVerified` says whether the email's domain is (still)
+   * verified by the connection's organization; enforcement only holds for verified domains.
+   */
+  connection?: {
+    connectorId: ConnectorId;
+    enforced: boolean;
+    status: 'active' | 'deleting';
+    domainVerified: boolean;
+  };
+  /** From isDesktopClientTooOld(); web clients are never too old. */
+  clientTooOld: boolean;
+  /**
+   * Undefined when no account has this email (or, for SSO, before the workflow has decided).
+   * `exempt`: a break-glass account of the enforcing organization.
+   */
+  account?: { emailProven: boolean; hasPassword: boolean; mfaEnabled: boolean; exempt: boolean };
+  /** The password matched, or the email code matched; for SSO, the IdP's answer passed validation. */
+  credentialValid: boolean;
+  /** The TOTP (or recovery) code given, and whether it matched; absent when none was given. */
+  totp?: { valid: boolean };
+}
+
+export type SignInRefusalCode =
+  | PasswordRefusalCode
+  | Extract<ErrorCode, 'email_code_invalid' | 'connector_deleting' | 'sso_response_invalid'>;
+
+export type SignInDecision =
+  /** `exempted`: allowed only because the account is a break-glass account (audit it). */
+  | { kind: 'allow'; amr: string[]; exempted: boolean }
+  | EnforcementRefusal
+  | { kind: 'refuse'; code: SignInRefusalCode };
 
 /**
- * Check order, and why:
- * 1-2. Enforcement (client_upgrade_required, then sso_required): see enforcementRefusal.
- * 3. Unknown email → invalid_credentials, the same answer as a wrong password, so the endpoint
- *    does not reveal which addresses have accounts.
- * 3b. Unproven email: no password opens it (anyone could have typed that address). A wrong one
- *    → invalid_credentials as above; the right one → email_unverified, which only tells the
- *    person who chose that password to enter the emailed code.
- * 4. Account without a password → password_setup_required: it cannot sign in with a password
- *    at all (e.g. it only ever used SSO, and that connection was deleted), and the setup token
- *    goes to the mailbox, so the answer helps only the owner.
- * 5. Wrong password → invalid_credentials.
- * 6-7. Only now the second factor: asking for it earlier would tell anyone without the password
- *    which accounts have MFA. Missing → mfa_required, wrong → mfa_invalid.
- * The allowed session records RFC 8176 `amr` values: pwd, plus otp and mfa when TOTP was used.
+ * The sign-in table. Check order, and why:
+ * SSO: a connection being deleted refuses at once; an enforced connection turns away desktop
+ *   clients below the minimum (they cannot finish SSO); the local second factor is never asked,
+ *   MFA being the IdP's job (rule 8).
+ * Password and email code:
+ * 1. Enforcement holds when the domain's connection is enforced, active and the domain still
+ *    verified. Then an outdated desktop hears "upgrade" and everyone else "use SSO" with the
+ *    connection, before the account is looked at, so the answer is the same for unknown
+ *    addresses (home-realm discovery already makes SSO routing public). The one way through is
+ *    a break-glass account with TOTP enrolled, and only once its credential is proven: a wrong
+ *    password still hears sso_required, so probing does not reveal who is exempt.
+ * 2. Unknown email: the same answer as a wrong credential (no enumeration).
+ * 3. Password only: an unproven email opens nothing (email_unverified only to whoever knows the
+ *    pending password), an account without a password is guided to set one up, then the
+ *    password itself. An email code proves the mailbox, so it may open an unproven account too
+ *    (the caller records the proof).
+ * 4. Only now the second factor, so nobody without the first learns which accounts have MFA.
+ * `amr` holds RFC 8176 values: pwd or otp (the emailed code), plus otp and mfa with TOTP.
  */
-export function passwordSignInPolicy(facts: PasswordSignInFacts): PasswordSignInDecision {
-  const enforced = enforcementRefusal(facts);
-  if (enforced) return enforced;
-  const { account } = facts;
-  if (!account) return { kind: 'refuse', code: 'invalid_credentials' };
-  if (!account.emailProven)
-    return { kind: 'refuse', code: facts.passwordValid ? 'email_unverified' : 'invalid_credentials' };
-  if (!account.hasPassword) return { kind: 'refuse', code: 'password_setup_required' };
-  if (!facts.passwordValid) return { kind: 'refuse', code: 'invalid_credentials' };
-  if (!account.mfaEnabled) return { kind: 'allow', amr: ['pwd'] };
-  if (!facts.totpGiven) return { kind: 'refuse', code: 'mfa_required' };
-  if (!facts.totpValid) return { kind: 'refuse', code: 'mfa_invalid' };
-  return { kind: 'allow', amr: ['pwd', 'otp', 'mfa'] };
+export function decideSignIn(facts: SignInFacts): SignInDecision {
+  const { connection, account } = facts;
+  if (facts.method === 'sso') {
+    if (!connection || connection.status !== 'active') return { kind: 'refuse', code: 'connector_deleting' };
+    if (connection.enforced && facts.clientTooOld) return { kind: 'refuse', code: 'client_upgrade_required' };
+    if (!facts.credentialValid) return { kind: 'refuse', code: 'sso_response_invalid' };
+    return { kind: 'allow', amr: ['sso'], exempted: false };
+  }
+  const enforcing =
+    connection !== undefined &&
+    connection.enforced &&
+    connection.status === 'active' &&
+    connection.domainVerified;
+  let exempted = false;
+  if (enforcing) {
+    if (facts.clientTooOld) return { kind: 'refuse', code: 'client_upgrade_required' };
+    const breakGlass =
+      account !== undefined &&
+      account.exempt &&
+      account.mfaEnabled &&
+      account.emailProven &&
+      facts.credentialValid;
+    if (!breakGlass) return { kind: 'refuse', code: 'sso_required', connectorId: connection.connectorId };
+    exempted = true;
+  }
+  const wrongCredential = facts.method === 'password' ? 'invalid_credentials' : 'email_code_invalid';
+  if (!account) return { kind: 'refuse', code: wrongCredential };
+  if (facts.method === 'password') {
+    if (!account.emailProven)
+      return { kind: 'refuse', code: facts.credentialValid ? 'email_unverified' : 'invalid_credentials' };
+    if (!account.hasPassword) return { kind: 'refuse', code: 'password_setup_required' };
+  }
+  if (!facts.credentialValid) return { kind: 'refuse', code: wrongCredential };
+  const first = facts.method === 'password' ? 'pwd' : 'otp';
+  if (!account.mfaEnabled) return { kind: 'allow', amr: [first], exempted };
+  if (!facts.totp) return { kind: 'refuse', code: 'mfa_required' };
+  if (!facts.totp.valid) return { kind: 'refuse', code: 'mfa_invalid' };
+  return { kind: 'allow', amr: [...new Set([first, 'otp', 'mfa'])], exempted };
 }
 
 /** The error for a refusal; `sso_required` carries the connectorId the client should use. */

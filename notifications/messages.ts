@@ -58,3 +58,28 @@ export function accountExistsMessage(fields: { userId: UserId; to: string; now: 
     expiresAt: new Date(fields.now.getTime() + 24 * HOUR_MS),
   };
 }
+
+/** An email sign-in code; like the sign-up code, every code is its own message. */
+export function signInCodeMessage(fields: {
+  userId: UserId;
+  to: string;
+  code: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}): OutboxMessage {
+  const minutes = Math.max(1, Math.round((fields.expiresAt.getTime() - fields.issuedAt.getTime()) / 60_000));
+  return {
+    id: outboxMessageId('sign_in_code', fields.userId, randomUUID()),
+    kind: 'sign_in_code',
+    to: fields.to,
+    subject: 'Your sign-in code',
+    text: [
+      `Your sign-in code is ${fields.code}`,
+      '',
+      `Enter it to sign in. It works once and expires in ${minutes} minutes.`,
+      '',
+      'If you did not try to sign in, ignore this email: without this code nobody can use it.',
+    ].join('\n'),
+    expiresAt: fields.expiresAt,
+  };
+}

@@ -16,6 +16,8 @@ export const KEY_PURPOSES = [
   'setup-token',
   'email-code',
   'user-id',
+  'totp-secret',
+  'recovery-code',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

@@ -5,7 +5,14 @@ import type { ApiDeps, ApiState } from '../context';
 import { passwordSignIn } from '../services/passwordSignIn';
 import { signUp, verifySignUp } from '../services/signUp';
 import { startSession } from '../sessions';
-import { passwordSignInBody, signUpBody, signUpVerifyBody } from '../schemas';
+import {
+  emailCodeStartBody,
+  emailCodeVerifyBody,
+  passwordSignInBody,
+  signUpBody,
+  signUpVerifyBody,
+} from '../schemas';
+import { startEmailCodeSignIn, verifyEmailCodeSignIn } from '../services/emailCodeSignIn';
 import { parse } from '../validate';
 
 export function authRoutes(deps: ApiDeps): Router<ApiState> {
@@ -47,6 +54,30 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
       email: normalized.email,
       emailDomain: normalized.domain,
       password: body.password,
+      ...(body.totp ? { totp: body.totp } : {}),
+      ...(ctx.get('x-client-version') ? { clientVersion: ctx.get('x-client-version') } : {}),
+    });
+    const token = await startSession(deps, ctx, user._id, amr);
+    ctx.body = { token };
+  });
+
+  // 202 for every address: a code goes only to an existing account whose domain does not
+  // enforce SSO (or a break-glass account), at most one a minute.
+  router.post('/v1/auth/email-code/start', async (ctx) => {
+    const body = parse(emailCodeStartBody, ctx.request.body);
+    const normalized = orThrow(normalizeEmail(body.email));
+    await startEmailCodeSignIn(deps, { email: normalized.email, emailDomain: normalized.domain });
+    ctx.status = 202;
+    ctx.body = { status: 'code_sent' };
+  });
+
+  router.post('/v1/auth/email-code/verify', async (ctx) => {
+    const body = parse(emailCodeVerifyBody, ctx.request.body);
+    const normalized = orThrow(normalizeEmail(body.email));
+    const { user, amr } = await verifyEmailCodeSignIn(deps, {
+      email: normalized.email,
+      emailDomain: normalized.domain,
+      code: body.code,
       ...(body.totp ? { totp: body.totp } : {}),
       ...(ctx.get('x-client-version') ? { clientVersion: ctx.get('x-client-version') } : {}),
     });

@@ -67,8 +67,12 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
   router.post('/v1/sso/:connectorId/acs', async (ctx) => {
     const { connectorId } = parse(connectorParams, ctx.params);
     const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
-    const signedIn = await completeSsoSignIn(deps, connectorId as ConnectorId, body, (digest) =>
-      isSameBrowser(deps, ctx, digest),
+    const signedIn = await completeSsoSignIn(
+      deps,
+      connectorId as ConnectorId,
+      body,
+      ctx.get('x-client-version') || undefined,
+      (digest) => isSameBrowser(deps, ctx, digest),
     );
     // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
     await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);

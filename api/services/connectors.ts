@@ -13,6 +13,7 @@ import type { ConnectorId } from '../../domain/ids';
 import { SamlMetadataError } from '../../sso/saml/errors';
 import { parseIdpMetadata } from '../../sso/saml/idpMetadata';
 import type { ApiDeps } from '../context';
+import { onEnforcementChange } from './enforcement';
 import type { createConnectorBody, patchConnectorBody, SamlSettings } from '../schemas';
 import { fetchIdpSettings } from '../workflowClient';
 
@@ -106,6 +107,7 @@ export async function createConnector(
   };
   await deps.c.connectors.insertOne(connector);
   await claimDomains(deps, connector);
+  await onEnforcementChange(deps, null, connector);
   return connector;
 }
 
@@ -122,5 +124,6 @@ export async function updateConnector(
     { returnDocument: 'after' },
   );
   if (!updated) throw new DomainError('connector_deleting');
+  await onEnforcementChange(deps, connector, updated);
   return updated;
 }

@@ -1,17 +1,24 @@
 // Password sign-in and the sign-up gate as the product rules (docs/rules.md) shape them: enforcement (rule 7),
-// the desktop version gate (rule 9), local MFA (rule 8) and proven emails are decided by
-// domain/signInPolicy.ts; this module gathers the facts for it and turns a refusal into the error
-// the client acts on.
+// the desktop version gate (rule 9), local MFA (rule 8), break-glass accounts and proven emails are
+// decided by domain/signInPolicy.ts decideSignIn; this module gathers the facts for it and turns a
+// refusal into the error the client acts on.
 import { findConnectorForDomain } from '../../db/connectors';
 import type { UserDoc } from '../../db/collections';
 import { findLiveEmailCode } from '../../db/emailCodes';
 import { findUserByEmail, isEmailProven } from '../../db/users';
-import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { DomainError } from '../../domain/errors';
-import { passwordSignInPolicy, refusalError } from '../../domain/signInPolicy';
+import { decideSignIn } from '../../domain/signInPolicy';
 import { hashPassword, verifyPassword } from '../../security/passwords';
 import { spUrls } from '../../sso/connectorUrls';
 import type { ApiDeps } from '../context';
+import {
+  auditEnforcedSignIn,
+  domainConnectionFacts,
+  isClientTooOld,
+  isExempt,
+  signInRefusalError,
+} from './enforcement';
+import { checkSecondFactor } from './mfa';
 
 // Spent on unknown emails too, so response time does not tell which emails have accounts. Made on
 // first use rather than at import, so starting the API costs no scrypt.
@@ -36,11 +43,11 @@ export async function passwordSignIn(
   deps: ApiDeps,
   input: { email: string; emailDomain: string; password: string; totp?: string; clientVersion?: string },
 ): Promise<{ user: UserDoc; amr: string[] }> {
-  const [connector, user] = await Promise.all([
-    findConnectorForDomain(deps.c, input.emailDomain),
+  const [domain, user] = await Promise.all([
+    domainConnectionFacts(deps, input.emailDomain),
     findUserByEmail(deps.c, input.email),
   ]);
-  const enforced = connector?.enforced ? connector : null;
+  const exempt = await isExempt(deps, domain, user);
   const emailProven = user !== null && isEmailProven(user);
   // An unproven account has no password of its own yet: the one chosen with its pending sign-up
   // is checked only to tell that person to enter the code (email_unverified), never to sign in.
@@ -50,33 +57,36 @@ export async function passwordSignIn(
         (await findLiveEmailCode(deps.c, 'sign_up', user._id, deps.clock()))?.passwordHash ??
         null)
       : (user?.passwordHash ?? null);
-  // An enforced domain never has its passwords evaluated; otherwise the hash work is spent
-  // even for unknown emails, so timing does not tell which emails have accounts.
-  const passwordValid =
-    !enforced &&
-    (passwordHash
-      ? await verifyPassword(input.password, passwordHash)
-      : (await verifyPassword(input.password, await dummy()), false));
-  const decision = passwordSignInPolicy({
-    ...(enforced ? { enforcedDomain: { connectorId: enforced._id } } : {}),
-    clientTooOld: isDesktopClientTooOld(input.clientVersion, deps.config.desktopMinVersion),
-    ...(user
-      ? {
-          account: {
-            hasPassword: user.passwordHash !== null,
-            mfaEnabled: user.totpSecret !== null,
-            emailProven,
-          },
-        }
-      : {}),
-    passwordValid,
-    totpGiven: input.totp !== undefined,
-    // TOTP enrollment is not offered yet, so no account has a secret to check a code against.
-    totpValid: false,
-  });
-  if (decision.kind === 'refuse') {
-    throw decision.code === 'sso_required' ? ssoRequired(deps, decision.connectorId) : refusalError(decision);
-  }
-  // The policy allows only an existing account with a matching password.
+  // Under enforcement only a break-glass account's password is evaluated; the hash work is spent
+  // on every other path too (unknown emails, enforced domains), so timing tells nothing.
+  const evaluate = (!domain.enforcing || exempt) && passwordHash !== null;
+  const passwordValid = evaluate
+    ? await verifyPassword(input.password, passwordHash)
+    : (await verifyPassword(input.password, await dummy()), false);
+  const decide = (totp?: { valid: boolean }) =>
+    decideSignIn({
+      method: 'password',
+      connection: domain.connection,
+      clientTooOld: isClientTooOld(deps, input.clientVersion),
+      ...(user
+        ? {
+            account: {
+              hasPassword: user.passwordHash !== null,
+              mfaEnabled: user.totpSecret !== null,
+              emailProven,
+              exempt,
+            },
+          }
+        : {}),
+      credentialValid: passwordValid,
+      ...(totp ? { totp } : {}),
+    });
+  let decision = decide();
+  // The code is checked (and used up) only once everything before it holds.
+  if (decision.kind === 'refuse' && decision.code === 'mfa_required' && input.totp !== undefined && user)
+    decision = decide({ valid: await checkSecondFactor(deps, user, input.totp) });
+  await auditEnforcedSignIn(deps, domain, 'password', user, decision);
+  if (decision.kind === 'refuse') throw signInRefusalError(deps, decision, input.clientVersion);
+  // The table allows only an existing account with a matching password.
   return { user: user!, amr: decision.amr };
 }

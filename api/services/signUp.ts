@@ -19,6 +19,7 @@ import { enqueueEmail } from '../../notifications/outbox';
 import type { OutboxMessage } from '../../db/outbox';
 import { hashPassword } from '../../security/passwords';
 import type { ApiDeps } from '../context';
+import { clientUpgradeRequired } from './enforcement';
 import { assertSignUpAllowed, ssoRequired } from './passwordSignIn';
 
 export interface SignUpInput {
@@ -117,6 +118,6 @@ export async function verifySignUp(
     clientTooOld: isDesktopClientTooOld(input.clientVersion, deps.config.desktopMinVersion),
   });
   if (refusal?.code === 'sso_required') throw ssoRequired(deps, refusal.connectorId);
-  if (refusal) throw new DomainError(refusal.code);
+  if (refusal) throw clientUpgradeRequired(deps, input.clientVersion);
   return user;
 }

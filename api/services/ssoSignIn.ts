@@ -6,7 +6,6 @@ import type { ConnectorDoc } from '../../db/collections';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { insertSignInAttempt } from '../../db/signInAttempts';
 import { mapProfile, mergeAttributeMapping } from '../../domain/attributeMapping';
-import { isDesktopClientTooOld } from '../../domain/clientVersion';
 import { DomainError } from '../../domain/errors';
 import { asUserId, type ConnectorId, type UserId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
@@ -15,6 +14,7 @@ import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
 import { SamlValidationError } from '../../sso/saml/errors';
 import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
 import type { ApiDeps } from '../context';
+import { assertSsoSignInAllowed } from './enforcement';
 import { runSsoSignIn, ssoSignInWorkflowId } from '../workflowClient';
 
 /** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
@@ -49,12 +49,8 @@ export async function connectorForLogin(
   clientVersion: string | undefined,
 ): Promise<ConnectorDoc> {
   const connector = await usableConnector(deps, connectorId);
-  // Once SSO is enforced, desktop clients below the minimum version must upgrade first.
-  if (connector.enforced && isDesktopClientTooOld(clientVersion, deps.config.desktopMinVersion)) {
-    throw new DomainError('client_upgrade_required', undefined, {
-      minimumVersion: deps.config.desktopMinVersion,
-    });
-  }
+  // Once SSO is enforced, desktop clients below the minimum version must upgrade first (rule 9).
+  assertSsoSignInAllowed(deps, connector, clientVersion);
   return connector;
 }
 
@@ -104,9 +100,10 @@ export async function completeSsoSignIn(
   deps: ApiDeps,
   connectorId: ConnectorId,
   body: { SAMLResponse?: unknown; RelayState?: unknown },
+  clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
 ): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
-  const connector = await usableConnector(deps, connectorId);
+  const connector = await connectorForLogin(deps, connectorId, clientVersion);
   let assertion;
   try {
     assertion = await samlClientFor(deps, connector).validatePostResponse(body);

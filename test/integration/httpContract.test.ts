@@ -79,6 +79,22 @@ const wrongInput: Case[] = [
     'validation_failed',
   ],
   ['POST', '/v1/auth/identify', { email: 'no at sign' }, 400, 'email_invalid'],
+  ['POST', '/v1/auth/email-code/start', { email: 'x' }, 400, 'validation_failed'],
+  ['POST', '/v1/auth/email-code/start', { email: 'no at sign' }, 400, 'email_invalid'],
+  ['POST', '/v1/auth/email-code/verify', { email: 'a@b.example.com', code: '12' }, 400, 'validation_failed'],
+  [
+    'POST',
+    '/v1/auth/email-code/verify',
+    { email: 'a@b.example.com', code: '123456' },
+    401,
+    'email_code_invalid',
+  ],
+  ['POST', '/v1/me/mfa/totp', undefined, 401, 'unauthorized'],
+  ['POST', '/v1/me/mfa/totp/confirm', { code: '123456' }, 401, 'unauthorized'],
+  ['POST', '/v1/me/mfa/totp/disable', { code: '123456' }, 401, 'unauthorized'],
+  ['PUT', `/v1/orgs/:org/break-glass/not-a-user`, undefined, 400, 'validation_failed'],
+  ['PUT', `/v1/orgs/:org/break-glass/${FAKE.usr}`, undefined, 404, 'not_found'],
+  ['DELETE', `/v1/orgs/:org/break-glass/${FAKE.usr}`, undefined, 404, 'not_found'],
   ['GET', '/v1/sso/not-a-connector/login', undefined, 400, 'validation_failed'],
   ['GET', `/v1/sso/${FAKE.con}/login`, undefined, 404, 'not_found'],
   ['POST', `/v1/sso/${FAKE.con}/acs`, undefined, 404, 'not_found'],
@@ -131,6 +147,9 @@ const orgRoutes: [string, string][] = [
   ['PATCH', `/v1/orgs/:org/connectors/${FAKE.con}`],
   ['GET', `/v1/orgs/:org/users/${FAKE.usr}`],
   ['GET', `/v1/orgs/:org/provisioning`],
+  ['GET', `/v1/orgs/:org/break-glass`],
+  ['PUT', `/v1/orgs/:org/break-glass/${FAKE.usr}`],
+  ['DELETE', `/v1/orgs/:org/break-glass/${FAKE.usr}`],
 ];
 
 describe('credentials on org routes', () => {

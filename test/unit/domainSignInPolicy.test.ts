@@ -149,7 +149,7 @@ const password = (facts: Partial<PasswordSignInFacts>) =>
 
 describe('password sign-in policy', () => {
   it('allows a valid password and records pwd as the method', () => {
-    expect(password({})).toEqual({ kind: 'allow', amr: ['pwd'] });
+    expect(password({})).toEqual({ kind: 'allow', amr: ['pwd'], exempted: false });
   });
 
   it('refuses every password in an enforced domain with the connection to use', () => {
@@ -176,7 +176,7 @@ describe('password sign-in policy', () => {
   });
 
   it('does not bother an outdated desktop client whose domain is not enforced', () => {
-    expect(password({ clientTooOld: true })).toEqual({ kind: 'allow', amr: ['pwd'] });
+    expect(password({ clientTooOld: true })).toEqual({ kind: 'allow', amr: ['pwd'], exempted: false });
   });
 
   it('answers an unknown email exactly like a wrong password', () => {
@@ -254,6 +254,7 @@ describe('password sign-in policy', () => {
     ).toEqual({
       kind: 'allow',
       amr: ['pwd', 'otp', 'mfa'],
+      exempted: false,
     });
   });
 });
