@@ -74,6 +74,21 @@ export const ERRORS = {
   saml_destination_mismatch: rule(400, 'The SAML response was sent to another destination'),
   saml_issuer_mismatch: rule(400, 'The SAML response comes from another identity provider'),
   saml_response_invalid: rule(400, 'The SAML response could not be validated'),
+  // Why an OpenID Connect callback was refused (sso/oidc/errors.ts names the same codes).
+  oidc_state_invalid: rule(
+    400,
+    'This sign-in answer is unknown, already used or expired; start the sign-in again',
+  ),
+  oidc_idp_error: rule(400, 'The identity provider refused the sign-in'),
+  oidc_code_rejected: rule(
+    400,
+    'The identity provider did not accept the authorization code (expired, used, or a wrong client secret)',
+  ),
+  oidc_token_invalid: rule(400, 'The ID token failed validation'),
+  oidc_tenant_mismatch: rule(
+    403,
+    'The ID token comes from another Microsoft Entra tenant than the connection',
+  ),
   email_missing: rule(
     422,
     'The identity provider sent no email address; the connection attribute mapping must provide one',
