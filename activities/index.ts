@@ -10,6 +10,7 @@ import { createDomainActivities } from './domains';
 import { createIdentityActivities } from './identities';
 import { createIdpMetadataActivities } from './idpMetadata';
 import { createNotificationActivities } from './notifications';
+import { createOidcDiscoveryActivities } from './oidcDiscovery';
 import { createMailer } from '../notifications/mailer';
 
 export interface ActivityDeps {
@@ -37,6 +38,14 @@ export function createActivities(deps: ActivityDeps) {
       }),
     }),
     ...createIdpMetadataActivities({
+      timeoutMs: 10_000,
+      fetchPolicy: {
+        httpsOnly: deps.config.env === 'production',
+        allowedNetworks: deps.config.idpFetchAllowedNetworks,
+      },
+      insecureHttp: insecureHttpPolicy(deps.config.env),
+    }),
+    ...createOidcDiscoveryActivities({
       timeoutMs: 10_000,
       fetchPolicy: {
         httpsOnly: deps.config.env === 'production',

@@ -298,6 +298,16 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/v1/sso/:connectorId/callback',
+    summary: 'OpenID Connect redirect URI (authorization code callback)',
+    auth: 'none',
+    success: 303,
+    query: schemas.oidcCallbackQuery,
+    answers: { 303: { description: 'Signed in: to returnTo, with the session cookie' } },
+    errors: [403, 409, 410, 422, 426, 502, 503],
+  },
+  {
+    method: 'get',
     path: '/v1/me',
     summary: "The session's user",
     auth: 'session',

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DOMAIN_STATUSES } from '../domain/domainVerification';
 import { ERRORS, type ErrorCode } from '../domain/errors';
+import { ENTRA_TENANT_ID } from '../domain/oidcClaims';
 import { parseCertificate } from '../sso/certificates';
 import { PROVISIONING_WORKFLOW_TYPES } from '../workflows/shared';
 
@@ -184,23 +185,75 @@ const samlSettings = z.union([
     certificates: z.array(certificate).min(1).max(5),
   }),
 ]);
-export const createConnectorBody = z.strictObject({
-  type: z.literal('saml', { error: 'only "saml" connections are supported by this version' }),
-  name: z.string().trim().min(1).max(200),
-  domains: z.array(z.string().trim().min(1).max(300)).min(1).max(50),
-  saml: samlSettings,
+const connectorName = z.string().trim().min(1).max(200);
+const connectorDomains = z.array(z.string().trim().min(1).max(300)).min(1).max(50);
+const clientId = z.string().trim().min(1).max(255);
+/** Write-only: stored sealed, never answered (`hasClientSecret`), never logged. */
+const clientSecret = z.string().min(1).max(1024);
+const entraSettings = z.strictObject({
+  tenantId: z
+    .string()
+    .trim()
+    .regex(
+      ENTRA_TENANT_ID,
+      'the directory (tenant) ID, a GUID: "common" or "organizations" would let any tenant in',
+    ),
+  clientId,
+  clientSecret,
+});
+const oidcSettings = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }).max(2048),
+  clientId,
+  clientSecret,
+});
+const connectorOptions = {
   attributeMapping: attributeMapping.optional(),
   jit: jit.optional(),
   enforced: z.boolean().optional(),
-});
+};
+export const createConnectorBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('saml'),
+    name: connectorName,
+    domains: connectorDomains,
+    saml: samlSettings,
+    ...connectorOptions,
+  }),
+  z.strictObject({
+    type: z.literal('entra-id'),
+    name: connectorName,
+    domains: connectorDomains,
+    entra: entraSettings,
+    ...connectorOptions,
+  }),
+  z.strictObject({
+    type: z.literal('oidc'),
+    name: connectorName,
+    domains: connectorDomains,
+    oidc: oidcSettings,
+    ...connectorOptions,
+  }),
+]);
+/** A new client ID or secret (e.g. the secret expired in Entra); the provider stays as it is. */
+const clientChange = z
+  .strictObject({ clientId: clientId.optional(), clientSecret: clientSecret.optional() })
+  .refine(
+    (body) => body.clientId !== undefined || body.clientSecret !== undefined,
+    'clientId or clientSecret',
+  );
 export const patchConnectorBody = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     enforced: z.boolean().optional(),
     jit: jit.optional(),
     attributeMapping: attributeMapping.optional(),
+    entra: clientChange.optional(),
+    oidc: clientChange.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
+export type ClientChange = z.infer<typeof clientChange>;
+export type EntraSettings = z.infer<typeof entraSettings>;
+export type OidcSettings = z.infer<typeof oidcSettings>;
 export type SamlSettings = z.infer<typeof samlSettings>;
 export const connectorResponse = z.strictObject({
   id: connectorId,
@@ -231,6 +284,16 @@ export const connectorResponse = z.strictObject({
         .describe('Fingerprints only: the certificates themselves are not echoed'),
     })
     .nullable(),
+  oidc: z
+    .strictObject({
+      issuer: z.url(),
+      tenantId: z.string().nullable().describe('Entra ID connections: the directory (tenant) ID'),
+      clientId: z.string(),
+      hasClientSecret: z.literal(true).describe('The secret itself is never answered'),
+      authorizationEndpoint: z.url(),
+    })
+    .nullable()
+    .describe('OIDC and Entra ID connections; register sp.oidcCallbackUrl as the redirect URI'),
   sp: z
     .strictObject({
       entityId: z.url(),
@@ -290,6 +353,14 @@ export const provisioningRetryResponse = z.strictObject({ id: z.string(), runId:
 
 // End-user SSO
 export const loginQuery = z.object({ returnTo: z.string().max(2048).optional() });
+/** What the OpenID provider sends back (RFC 6749 4.1.2); openid-client reads it whole. */
+export const oidcCallbackQuery = z.looseObject({
+  code: z.string().optional(),
+  state: z.string().optional(),
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+  iss: z.string().optional(),
+});
 export const identifyBody = z.strictObject({ email: z.string().trim().min(3).max(320) });
 export const identifyResponse = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('sso'), connectorId, loginUrl: z.url() }),

@@ -17,6 +17,7 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { IdpSettings } from '../activities/idpMetadata';
+import type { OidcProviderMetadata } from '../activities/oidcDiscovery';
 import type { DomainDoc } from '../db/collections';
 import { generationOf } from '../db/domains';
 import { DomainError, isErrorCode } from '../domain/errors';
@@ -24,6 +25,7 @@ import type { KeyRing } from '../security/keys';
 import { tokenDigest } from '../security/tokens';
 import type { domainVerification } from '../workflows/domainVerification';
 import type { idpMetadataFetch } from '../workflows/idpMetadataFetch';
+import type { oidcDiscovery } from '../workflows/oidcDiscovery';
 import type { ssoSignIn } from '../workflows/ssoSignIn';
 import { ConnectorIdKey, DomainIdKey, OrgIdKey, UserIdKey } from '../workflows/searchAttributes';
 import {
@@ -113,6 +115,29 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
       if (code === 'idp_metadata_invalid')
         throw new DomainError('idp_metadata_invalid', 'The metadata document could not be used');
       throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
+    }
+    throw error;
+  }
+}
+
+/** An OpenID provider's discovery document (and a JWKS check), read by the oidcDiscovery workflow. */
+export async function discoverOidcProvider(deps: ApiDeps, issuer: string): Promise<OidcProviderMetadata> {
+  const unavailable = () => new DomainError('idp_unavailable', 'The OpenID provider could not be reached');
+  try {
+    const handle = await deps.temporal.workflow.start<typeof oidcDiscovery>('oidcDiscovery', {
+      taskQueue: deps.config.temporalTaskQueue,
+      workflowId: `oidc-discovery-${randomUUID()}`,
+      args: [{ issuer }],
+      workflowExecutionTimeout: '2m',
+    });
+    const result = await resultWithinBound(deps, handle, 30_000);
+    if (result === TIMED_OUT) throw unavailable();
+    return result;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      if (failureCode(error) === 'idp_metadata_invalid')
+        throw new DomainError('idp_metadata_invalid', 'The discovery document or JWKS could not be used');
+      throw unavailable();
     }
     throw error;
   }

@@ -5,6 +5,7 @@ import type { ConnectorId, DomainId, OrgId, UserId } from '../domain/ids';
 import type { AttributeMapping } from '../domain/attributeMapping';
 import type { DomainStatus } from '../domain/domainVerification';
 import type { EmailVerification } from '../domain/signInPolicy';
+import type { OidcProviderMetadata } from '../sso/oidc/oidcClient';
 
 export type Plan = 'free' | 'team' | 'business';
 
@@ -117,6 +118,20 @@ export interface SamlIdpSettings {
   metadataUrl: string | null;
 }
 
+/** An OIDC or Entra ID connection's provider and client (api/services/oidcConnectors.ts). */
+export interface OidcIdpSettings {
+  issuer: string;
+  /** Entra ID connections only: the tenant whose users may sign in. */
+  tenantId: string | null;
+  clientId: string;
+  /** Sealed (security/secretBox.ts, key purpose client-secret, bound to the connection ID). */
+  clientSecret: string;
+  /** Which key sealed it (security/keys.ts keyId), so a rotation can be followed. */
+  clientSecretKeyId: string;
+  /** From the provider's discovery document, read when the connection was created. */
+  provider: OidcProviderMetadata;
+}
+
 export interface ConnectorDoc {
   _id: ConnectorId;
   orgId: OrgId;
@@ -128,6 +143,8 @@ export interface ConnectorDoc {
   jit: { enabled: boolean; defaultRole: string };
   attributeMapping: Partial<AttributeMapping>;
   saml: SamlIdpSettings | null;
+  /** OIDC and Entra ID connections; absent or null for SAML ones. */
+  oidc?: OidcIdpSettings | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -238,6 +255,18 @@ export interface SamlRequestDoc {
   expiresAt: Date;
 }
 
+/** A pending OIDC authorization request (db/oidcRequests.ts); `_id` is a digest of its state. */
+export interface OidcRequestDoc {
+  _id: string;
+  connectorId: ConnectorId;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+  /** Digest of the browser-binding nonce of the browser that started the sign-in. */
+  bindingDigest: string;
+  expiresAt: Date;
+}
+
 export interface Collections {
   orgs: Collection<OrgDoc>;
   apiKeys: Collection<ApiKeyDoc>;
@@ -252,6 +281,7 @@ export interface Collections {
   signInAttempts: Collection<SignInAttemptDoc>;
   auditEvents: Collection<AuditEventDoc>;
   samlRequests: Collection<SamlRequestDoc>;
+  oidcRequests: Collection<OidcRequestDoc>;
   emailCodes: Collection<EmailCodeDoc>;
   outbox: Collection<OutboxDoc>;
   locks: Collection<LockDoc>;
@@ -273,6 +303,7 @@ export function collections(db: Db): Collections {
     signInAttempts: db.collection('sign_in_attempts'),
     auditEvents: db.collection('audit_events'),
     samlRequests: db.collection('saml_requests'),
+    oidcRequests: db.collection('oidc_requests'),
     emailCodes: db.collection('email_codes'),
     outbox: db.collection('outbox'),
     locks: db.collection('locks'),

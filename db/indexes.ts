@@ -24,6 +24,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.emailCodes.createIndex({ userId: 1 }, { name: 'user' }),
     c.breakGlass.createIndex({ orgId: 1, userId: 1 }, { unique: true, name: 'org_user_unique' }),
     ensureExpiryIndex(c.samlRequests),
+    ensureExpiryIndex(c.oidcRequests),
     ensureExpiryIndex(c.sessions),
     ensureExpiryIndex(c.signInAttempts),
     ensureExpiryIndex(c.emailCodes),

@@ -5,7 +5,7 @@
 // Rotation: keys derived from SESSION_SECRET make every new value; keys derived from each
 // SESSION_SECRET_PREVIOUS value still verify, so what was issued before a rotation stays valid
 // until it expires (sessions, relay states) or is re-keyed on use (API keys).
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 
 export const KEY_PURPOSES = [
   'session',
@@ -18,6 +18,7 @@ export const KEY_PURPOSES = [
   'user-id',
   'totp-secret',
   'recovery-code',
+  'client-secret',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
@@ -41,4 +42,12 @@ export function createKeyRing(secret: string, previousSecrets: readonly string[]
   const keys = new Map(KEY_PURPOSES.map((purpose) => [purpose, secrets.map((s) => derive(s, purpose))]));
   const verifying = (purpose: KeyPurpose) => keys.get(purpose)!;
   return { current: (purpose) => verifying(purpose)[0]!, verifying };
+}
+
+/**
+ * A short, stable name for a key (not the key): stored next to what it sealed, so an operator can
+ * tell which values a rotation has not re-sealed yet.
+ */
+export function keyId(key: KeyObject): string {
+  return createHmac('sha256', key).update('sso-provisioning-backend/key-id').digest('hex').slice(0, 16);
 }

@@ -86,16 +86,47 @@ const systemResolve = async (hostname: string): Promise<string[]> =>
  * the limit ({@link ResponseTooLargeError}).
  */
 export async function fetchUntrustedUrl(url: string, options: UntrustedFetchOptions): Promise<string> {
+  return (await requestUntrustedUrl(url, { method: 'GET', headers: METADATA_ACCEPT }, options)).body;
+}
+
+export interface UntrustedRequest {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** Read and return non-2xx answers too (otherwise they fail as unreachable, unread). */
+  errorAnswers?: boolean;
+}
+
+export interface UntrustedAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Sends one request under the same rules (checked and pinned addresses, no redirects followed,
+ * time and size limits) and returns whatever the server answered, error statuses included: an
+ * OAuth token endpoint says why it refused a code in a 400 body. Throws
+ * {@link UrlUnreachableError} when there is no answer, {@link ResponseTooLargeError} for a body
+ * over the limit.
+ */
+export async function requestUntrustedUrl(
+  url: string,
+  init: UntrustedRequest,
+  options: UntrustedFetchOptions,
+): Promise<UntrustedAnswer> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     const target = checkedUrl(url, options.policy);
     const addresses = await resolveChecked(target, options, signal);
-    return await get(target, addresses, options.maxBytes, signal);
+    return await send(target, addresses, init, options.maxBytes, signal);
   } catch (error) {
     if (error instanceof ResponseTooLargeError) throw error;
     throw new UrlUnreachableError();
   }
 }
+
+const METADATA_ACCEPT = { accept: 'application/samlmetadata+xml, application/xml, text/xml' };
 
 function checkedUrl(raw: string, policy: UntrustedFetchPolicy): URL {
   const url = new URL(raw);
@@ -151,34 +182,49 @@ function pinnedLookup(addresses: string[]): LookupFunction {
   };
 }
 
-function get(url: URL, addresses: string[], maxBytes: number, signal: AbortSignal): Promise<string> {
+function send(
+  url: URL,
+  addresses: string[],
+  init: UntrustedRequest,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<UntrustedAnswer> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'GET',
-        headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
+        method: init.method,
+        headers: init.headers,
         lookup: pinnedLookup(addresses),
         // A fresh connection per fetch: nothing pooled from another host or an earlier answer.
         agent: false,
         signal,
       },
       (res) => {
-        readBody(res, maxBytes).then(resolve, reject);
+        const status = res.statusCode ?? 0;
+        if (!init.errorAnswers && (status < 200 || status > 299)) {
+          res.destroy();
+          reject(new UrlUnreachableError());
+          return;
+        }
+        readBody(res, maxBytes).then((body) => resolve({ status, headers: headersOf(res), body }), reject);
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(init.body);
   });
 }
 
+function headersOf(res: IncomingMessage): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(res.headers)
+      .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
+      .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]),
+  );
+}
+
 async function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
-  const status = res.statusCode ?? 0;
-  if (status < 200 || status > 299) {
-    res.destroy();
-    throw new UrlUnreachableError();
-  }
   if (Number(res.headers['content-length'] ?? '0') > maxBytes) {
     res.destroy();
     throw new ResponseTooLargeError(maxBytes);

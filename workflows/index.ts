@@ -4,4 +4,5 @@ export { domainVerification } from './domainVerification';
 export { emailDelivery } from './emailDelivery';
 export { idpMetadataFetch } from './idpMetadataFetch';
 export { jitProvisioning } from './jitProvisioning';
+export { oidcDiscovery } from './oidcDiscovery';
 export { ssoSignIn } from './ssoSignIn';

@@ -12,6 +12,7 @@ import { spUrls } from '../../sso/connectorUrls';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
 import { createConnector, updateConnector } from '../services/connectors';
+import { oidcView } from '../services/oidcConnectors';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
@@ -40,6 +41,7 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc): z.output<typeof 
         sha256: parseCertificate(pem)?.fingerprint256 ?? null,
       })),
     },
+    oidc: oidcView(connector),
     sp: spUrls(deps.config.publicUrl, connector._id),
     createdAt: connector.createdAt.toISOString(),
   };

@@ -1,5 +1,5 @@
 // End-user SSO: home-realm discovery, SP metadata, the SP-initiated login redirect and the SAML
-// assertion consumer. What the login and the consumer do lives in api/services/ssoSignIn.ts.
+// assertion consumer, and the OpenID Connect callback (api/services/oidcSignIn.ts). What the login and the consumer do lives in api/services/ssoSignIn.ts.
 import Router from '@koa/router';
 import type { z } from 'zod';
 import { findConnectorForDomain } from '../../db/connectors';
@@ -11,6 +11,7 @@ import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
 import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
+import { completeOidcSignIn, oidcLoginUrl } from '../services/oidcSignIn';
 import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../services/ssoSignIn';
 import { identifyBody, identifyResponse, loginQuery } from '../schemas';
 import { parse } from '../validate';
@@ -49,6 +50,10 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       ctx.get('x-client-version') || undefined,
     );
     const { returnTo } = parse(loginQuery, ctx.query);
+    if (connector.type !== 'saml') {
+      ctx.redirect(await oidcLoginUrl(deps, connector, returnTo, () => bindBrowser(deps, ctx)));
+      return;
+    }
     const login = await ssoLoginRequest(deps, connector, returnTo, () => bindBrowser(deps, ctx));
     if (login.kind === 'form') {
       // The IdP takes AuthnRequests by POST only: the browser submits this form to it at once.
@@ -75,6 +80,21 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
       (digest) => isSameBrowser(deps, ctx, digest),
     );
     // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
+    await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+    ctx.status = 303;
+    ctx.redirect(signedIn.returnTo);
+  });
+
+  router.get('/v1/sso/:connectorId/callback', async (ctx) => {
+    const { connectorId } = parse(connectorParams, ctx.params);
+    const signedIn = await completeOidcSignIn(
+      deps,
+      connectorId as ConnectorId,
+      ctx.query,
+      ctx.get('x-client-version') || undefined,
+      (digest) => isSameBrowser(deps, ctx, digest),
+    );
+    // As for SAML: the IdP did the authentication, MFA included (rule 8).
     await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
     ctx.status = 303;
     ctx.redirect(signedIn.returnTo);

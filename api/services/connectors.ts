@@ -14,6 +14,7 @@ import { SamlMetadataError } from '../../sso/saml/errors';
 import { parseIdpMetadata } from '../../sso/saml/idpMetadata';
 import type { ApiDeps } from '../context';
 import { onEnforcementChange } from './enforcement';
+import { clientChangeSet, resolveOidcSettings } from './oidcConnectors';
 import type { createConnectorBody, patchConnectorBody, SamlSettings } from '../schemas';
 import { fetchIdpSettings } from '../workflowClient';
 
@@ -90,9 +91,11 @@ export async function createConnector(
   if (org.plan !== 'business')
     throw new DomainError('plan_required', 'Single sign-on needs the Business plan', { plan: org.plan });
   const domains = await verifiedDomains(deps, org, body.domains);
+  const id = newId<ConnectorId>('con');
+  const oidc = body.type === 'saml' ? null : await resolveOidcSettings(deps, id, body);
   const now = deps.clock();
   const connector: ConnectorDoc = {
-    _id: newId<ConnectorId>('con'),
+    _id: id,
     orgId: org._id,
     type: body.type,
     name: body.name,
@@ -101,7 +104,8 @@ export async function createConnector(
     enforced: body.enforced ?? false,
     jit: body.jit ?? { enabled: true, defaultRole: 'member' },
     attributeMapping: body.attributeMapping ?? {},
-    saml: await resolveIdpSettings(deps, body.saml),
+    saml: body.type === 'saml' ? await resolveIdpSettings(deps, body.saml) : null,
+    oidc,
     createdAt: now,
     updatedAt: now,
   };
@@ -118,9 +122,10 @@ export async function updateConnector(
   changes: z.output<typeof patchConnectorBody>,
 ): Promise<ConnectorDoc> {
   if (connector.status !== 'active') throw new DomainError('connector_deleting');
+  const { entra, oidc, ...plain } = changes;
   const updated = await deps.c.connectors.findOneAndUpdate(
     { _id: connector._id, status: 'active' },
-    { $set: { ...changes, updatedAt: deps.clock() } },
+    { $set: { ...plain, ...clientChangeSet(deps, connector, { entra, oidc }), updatedAt: deps.clock() } },
     { returnDocument: 'after' },
   );
   if (!updated) throw new DomainError('connector_deleting');

@@ -5,7 +5,7 @@
 import type { ConnectorDoc } from '../../db/collections';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { insertSignInAttempt } from '../../db/signInAttempts';
-import { mapProfile, mergeAttributeMapping } from '../../domain/attributeMapping';
+import { mapProfile, mergeAttributeMapping, type MappedProfile } from '../../domain/attributeMapping';
 import { DomainError } from '../../domain/errors';
 import { asUserId, type ConnectorId, type UserId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
@@ -54,6 +54,17 @@ export async function connectorForLogin(
   return connector;
 }
 
+/** Where the browser goes after signing in: only ever an allowed origin (no open redirect). */
+export function loginReturnTo(deps: ApiDeps, returnTo: string | undefined): string {
+  const target = allowedReturnTo(
+    returnTo,
+    deps.config.allowedReturnOrigins,
+    `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`,
+  );
+  if (!target) throw new DomainError('return_to_not_allowed');
+  return target;
+}
+
 /** Either a redirect to the IdP, or (for IdPs that take requests by POST only) a self-submitting form. */
 export type SsoLoginRequest =
   { kind: 'redirect'; url: string } | { kind: 'form'; html: string; idpOrigin: string };
@@ -68,12 +79,7 @@ export async function ssoLoginRequest(
   returnTo: string | undefined,
   bindBrowser: () => string,
 ): Promise<SsoLoginRequest> {
-  const target = allowedReturnTo(
-    returnTo,
-    deps.config.allowedReturnOrigins,
-    `${deps.config.allowedReturnOrigins[0] ?? deps.config.publicUrl}/`,
-  );
-  if (!target) throw new DomainError('return_to_not_allowed');
+  const target = loginReturnTo(deps, returnTo);
   const expiresAt = new Date(deps.clock().getTime() + deps.config.saml.requestTtlMs);
   const relayState = encodeRelayState(
     connector._id,
@@ -122,12 +128,27 @@ export async function completeSsoSignIn(
     assertion.nameIdFormat,
     mergeAttributeMapping(connector.attributeMapping),
   );
+  const userId = await signInAs(deps, connector, assertion.nameId, mapped);
+  return { userId, connectorId: connector._id, returnTo: state.returnTo };
+}
+
+/**
+ * After any protocol has validated the IdP's answer: parks what it said about the person in a
+ * sign-in attempt (no personal data goes to Temporal) and lets the ssoSignIn workflow decide who
+ * signs in (returning identity, linking, JIT, refusals).
+ */
+export async function signInAs(
+  deps: ApiDeps,
+  connector: ConnectorDoc,
+  subject: string,
+  mapped: MappedProfile,
+): Promise<UserId> {
   const attemptId = await insertSignInAttempt(
     deps.c,
     {
       connectorId: connector._id,
       orgId: connector.orgId,
-      subject: assertion.nameId,
+      subject,
       ...(mapped.email ? { email: mapped.email } : {}),
       ...(mapped.name ? { name: mapped.name } : {}),
       ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
@@ -135,10 +156,10 @@ export async function completeSsoSignIn(
     },
     deps.clock(),
   );
-  const result = await runSsoSignIn(deps, ssoSignInWorkflowId(deps.keys, connector._id, assertion.nameId), {
+  const result = await runSsoSignIn(deps, ssoSignInWorkflowId(deps.keys, connector._id, subject), {
     attemptId,
     connectorId: connector._id,
     orgId: connector.orgId,
   });
-  return { userId: asUserId(result.userId), connectorId: connector._id, returnTo: state.returnTo };
+  return asUserId(result.userId);
 }

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../config';
-import { createLogger } from '../../logger';
+import { createLogger, type Logger } from '../../logger';
 import { runApi, type RunningApi } from '../../runtime/runApi';
 import { runWorker, type RunningWorker } from '../../runtime/runWorker';
 import { openServices, type Services } from '../../runtime/services';
@@ -35,6 +35,8 @@ export async function startTestStack(
   options: {
     worker?: boolean;
     /** Listen on a port known in advance, so PUBLIC_URL is the real address (browser flows). */ fixedPort?: boolean;
+    /** Where the API and worker log (e.g. to read the logs back); LOG_LEVEL's logger otherwise. */
+    logger?: Logger;
   } = {},
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
@@ -58,7 +60,7 @@ export async function startTestStack(
   const services = await openServices(
     config,
     { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
-    createLogger(config.logLevel),
+    options.logger ?? createLogger(config.logLevel),
   );
   const startWorker = async () => runWorker(services, { workflowBundle: await workflowBundle() });
   const worker = options.worker === false ? undefined : await startWorker();
