@@ -12,6 +12,7 @@ import { signUpAndProve, signUpForCode } from '../helpers/accounts';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
+import { startOidcProvider } from '../helpers/oidcProvider';
 import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { idpMetadataXml } from '../helpers/samlIdp';
 import { createSamlConnection, signIn } from '../helpers/sso';
@@ -140,6 +141,21 @@ it('records a metadata URL fetch', async () => {
   });
   await handle.result();
   await save('idpMetadataFetch', handle.workflowId);
+});
+
+it('records an OpenID provider discovery', async () => {
+  const idp = await startOidcProvider();
+  try {
+    const handle = await stack.services.temporal.workflow.start('oidcDiscovery', {
+      taskQueue: stack.config.temporalTaskQueue,
+      workflowId: 'oidc-discovery-history',
+      args: [{ issuer: idp.issuer }],
+    });
+    await handle.result();
+    await save('oidcDiscovery', handle.workflowId);
+  } finally {
+    await idp.stop();
+  }
 });
 
 it('records reclaiming an unproven account, and an email delivery', async () => {

@@ -99,6 +99,8 @@ const wrongInput: Case[] = [
   ['GET', `/v1/sso/${FAKE.con}/login`, undefined, 404, 'not_found'],
   ['POST', `/v1/sso/${FAKE.con}/acs`, undefined, 404, 'not_found'],
   ['GET', `/v1/sso/${FAKE.con}/metadata`, undefined, 404, 'not_found'],
+  ['GET', `/v1/sso/${FAKE.con}/callback?code=c&state=s`, undefined, 404, 'not_found'],
+  ['GET', '/v1/sso/not-a-connector/callback', undefined, 400, 'validation_failed'],
   ['GET', '/v1/me', undefined, 401, 'unauthorized'],
   ['PUT', '/v1/orgs', {}, 405, 'method_not_allowed'],
 ];

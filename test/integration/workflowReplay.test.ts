@@ -18,6 +18,7 @@ const WORKFLOW_TYPES = [
   'emailDelivery',
   'idpMetadataFetch',
   'jitProvisioning',
+  'oidcDiscovery',
   'ssoSignIn',
 ];
 
