@@ -13,7 +13,7 @@ import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
 import { completeOidcSignIn, oidcLoginUrl } from '../services/oidcSignIn';
 import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../services/ssoSignIn';
-import { identifyBody, identifyResponse, loginQuery } from '../schemas';
+import { identifyBody, identifyResponse, loginQuery, oidcCallbackQuery } from '../schemas';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
 
@@ -90,7 +90,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     const signedIn = await completeOidcSignIn(
       deps,
       connectorId as ConnectorId,
-      ctx.query,
+      parse(oidcCallbackQuery, ctx.query),
       ctx.get('x-client-version') || undefined,
       (digest) => isSameBrowser(deps, ctx, digest),
     );

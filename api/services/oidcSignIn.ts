@@ -96,11 +96,15 @@ export async function oidcLoginUrl(
 }
 
 /** The callback's query as the provider sent it: single values only (a repeated one is refused). */
-function callbackUrl(redirectUri: string, query: Record<string, string | string[] | undefined>): URL {
+function callbackUrl(redirectUri: string, query: Readonly<Record<string, unknown>>): URL {
   const url = new URL(redirectUri);
   for (const [name, value] of Object.entries(query)) {
-    if (Array.isArray(value)) throw new DomainError('oidc_state_invalid', `The callback repeats ${name}`);
-    if (value !== undefined) url.searchParams.set(name, value);
+    if (value === undefined) continue;
+    if (typeof value !== 'string')
+      throw new DomainError('validation_failed', `The callback parameter ${name} is repeated`, {
+        field: name,
+      });
+    url.searchParams.set(name, value);
   }
   return url;
 }
@@ -112,7 +116,7 @@ function callbackUrl(redirectUri: string, query: Record<string, string | string[
 export async function completeOidcSignIn(
   deps: ApiDeps,
   connectorId: ConnectorId,
-  query: Record<string, string | string[] | undefined>,
+  query: Readonly<Record<string, unknown>>,
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
 ): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {

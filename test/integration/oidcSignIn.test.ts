@@ -315,6 +315,15 @@ describe('signing in through Entra ID', () => {
     expect(both.find((res) => res.status === 400)?.body).toMatchObject({ code: 'oidc_state_invalid' });
   });
 
+  it('answers oidc_idp_error when the provider sends an error instead of a code', async () => {
+    const connection = await createConnection();
+    const account = entraAccount(connection);
+    // No session at the provider and no prompt allowed: it answers login_required.
+    const res = await signIn(connection, account.id, (url) => url.searchParams.set('prompt', 'none'));
+    expect(res).toMatchObject({ status: 400, body: { code: 'oidc_idp_error' } });
+    expect(res.body.title).toContain('login_required');
+  });
+
   it('refuses a callback whose state this backend never issued', async () => {
     const connection = await createConnection();
     const res = await oidcCallback(
