@@ -11,12 +11,9 @@ import {
   type UntrustedFetchOptions,
   type UntrustedFetchPolicy,
 } from '../security/untrustedFetch';
-import { discoverProvider, type OidcProviderMetadata } from '../sso/oidc/oidcClient';
+import { discoverProvider, OIDC_DOCUMENT_MAX_BYTES, type OidcProviderMetadata } from '../sso/oidc/oidcClient';
 import { OidcError } from '../sso/oidc/errors';
 import { untrustedCustomFetch } from '../sso/oidc/safeFetch';
-
-/** Discovery documents are a few KB; Entra's JWKS about 10 KB. */
-export const OIDC_DOCUMENT_MAX_BYTES = 256 * 1024;
 
 export type { OidcProviderMetadata };
 

@@ -11,11 +11,11 @@ import type { ConnectorId, UserId } from '../../domain/ids';
 import { oidcIdentity } from '../../domain/oidcClaims';
 import type { UntrustedFetchOptions } from '../../security/untrustedFetch';
 import { spUrls } from '../../sso/connectorUrls';
-import { OIDC_DOCUMENT_MAX_BYTES } from '../../activities/oidcDiscovery';
 import { OidcError } from '../../sso/oidc/errors';
 import {
   authorizationUrl,
   newAuthorizationRequest,
+  OIDC_DOCUMENT_MAX_BYTES,
   validateCallback,
   type JwksCacheSlot,
   type OidcClientOptions,

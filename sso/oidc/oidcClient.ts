@@ -32,6 +32,9 @@ export interface OidcTransport {
 
 export const OIDC_SCOPES = 'openid email profile';
 
+/** The most any answer from the provider may hold: discovery documents are a few KB, Entra's JWKS ~10 KB. */
+export const OIDC_DOCUMENT_MAX_BYTES = 256 * 1024;
+
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   let current: unknown = error;
