@@ -10,6 +10,7 @@ import { createDomainActivities } from './domains';
 import { createIdentityActivities } from './identities';
 import { createIdpMetadataActivities } from './idpMetadata';
 import { createNotificationActivities } from './notifications';
+import { createTeardownActivities } from './teardown';
 import { createMailer } from '../notifications/mailer';
 
 export interface ActivityDeps {
@@ -35,6 +36,14 @@ export function createActivities(deps: ActivityDeps) {
         logMessages: deps.config.env === 'development',
         logger: deps.logger,
       }),
+    }),
+    ...createTeardownActivities({
+      c: deps.c,
+      clock: deps.clock,
+      setupTokenKey: deps.keys.current('setup-token'),
+      passwordSetupTtlMs: deps.config.email.passwordSetupTtlMs,
+      appOrigin: deps.config.allowedReturnOrigins[0] ?? new URL(deps.config.publicUrl).origin,
+      taskQueue: deps.config.temporalTaskQueue,
     }),
     ...createIdpMetadataActivities({
       timeoutMs: 10_000,

@@ -5,3 +5,4 @@ export { emailDelivery } from './emailDelivery';
 export { idpMetadataFetch } from './idpMetadataFetch';
 export { jitProvisioning } from './jitProvisioning';
 export { ssoSignIn } from './ssoSignIn';
+export { connectorTeardown } from './connectorTeardown';
