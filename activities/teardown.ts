@@ -148,7 +148,8 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
       if (!claimed) return { removed: 0, users: 0, passwordSetups: 0 };
       const removed = claimed.identityIds.length;
       const users = claimed.userIds.length;
-      let passwordSetups = claimed.passwordSetups;
+      // Absent or null until the batch is done (FerretDB v1 may leave a null out of $setOnInsert).
+      let passwordSetups = claimed.passwordSetups ?? null;
       if (passwordSetups === null) {
         // Decided before the identities go and again on a retry, on the users as they are now.
         const ways = await remainingWaysIn(c, connectorId, claimed.userIds);

@@ -268,7 +268,7 @@ export interface TeardownBatchDoc {
   /** Their users (each once): read before the identities go, so a retry still knows them. */
   userIds: UserId[];
   /** The users this batch sent a setup link to (set when the batch is done). */
-  passwordSetups: number | null;
+  passwordSetups?: number | null;
   createdAt: Date;
 }
 
