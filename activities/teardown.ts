@@ -105,6 +105,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
       ...existing.filter((message) => message.status === 'pending').map((message) => message._id),
     ];
     for (let start = 0; start < pending.length; start += DELIVERY_STARTS_IN_PARALLEL) {
+      Context.current().heartbeat();
       await Promise.all(
         pending.slice(start, start + DELIVERY_STARTS_IN_PARALLEL).map((messageId) =>
           temporal.workflow.start<typeof emailDelivery>('emailDelivery', {
@@ -146,6 +147,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
         clock(),
       );
       if (!claimed) return { removed: 0, users: 0, passwordSetups: 0 };
+      Context.current().heartbeat();
       const removed = claimed.identityIds.length;
       const users = claimed.userIds.length;
       // Absent or null until the batch is done (FerretDB v1 may leave a null out of $setOnInsert).
@@ -157,6 +159,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
           .filter(([, way]) => fallbackFor(way) === 'password_setup')
           .map(([userId, way]) => ({ userId, email: way.email }));
         await c.ssoIdentities.deleteMany({ _id: { $in: claimed.identityIds }, connectorId });
+        Context.current().heartbeat();
         if (needSetup.length > 0) {
           await c.users.updateMany(
             { _id: { $in: needSetup.map((user) => user.userId) }, passwordHash: null },

@@ -26,7 +26,13 @@ import {
 // A teardown must finish whatever happens to the database meanwhile: no attempt limit. Every
 // activity is idempotent (see activities/teardown.ts), so a retry after a crash is harmless.
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' };
-const { removeIdentityBatch } = proxyActivities<Activities>({ startToCloseTimeout: '5m', retry });
+// A batch heartbeats after each step, so a batch whose worker died is retried within 20 s rather
+// than at the end of its 5 minutes.
+const { removeIdentityBatch } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '20s',
+  retry,
+});
 const { beginIdentityRemoval, finishTeardown, restoreConnection } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   retry,
