@@ -14,6 +14,7 @@ import {
   finishTeardownBatch,
   remainingWaysIn,
   removeConnection,
+  restoreConnection,
   setTeardownProgress,
 } from '../db/teardown';
 import { insertOutboxMessage } from '../db/outbox';
@@ -224,11 +225,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
     /** Restore during the grace period: the connection is active again, exactly as it was. */
     async restoreConnection(input: TeardownRef & { requestedBy: string }): Promise<void> {
       const connectorId = input.connectorId as ConnectorId;
-      await c.connectors.updateOne(
-        { _id: connectorId, status: 'deleting' },
-        { $set: { status: 'active', updatedAt: clock() } },
-      );
-      await c.teardowns.deleteOne({ _id: connectorId, teardownId: input.teardownId });
+      await restoreConnection(c, connectorId, input.teardownId, clock());
       await recordAuditEvent(
         c,
         {

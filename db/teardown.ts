@@ -101,17 +101,21 @@ export async function remainingWaysIn(
   connectorId: ConnectorId,
   userIds: readonly UserId[],
 ): Promise<Map<UserId, { email: string; hasPassword: boolean; otherActiveIdentities: number }>> {
-  const [users, others] = await Promise.all([
-    c.users
-      .find({ _id: { $in: [...userIds] } }, { projection: { _id: 1, email: 1, passwordHash: 1 } })
-      .toArray(),
-    c.ssoIdentities
-      .find(
-        { userId: { $in: [...userIds] }, connectorId: { $ne: connectorId } },
-        { projection: { userId: 1, connectorId: 1 } },
-      )
-      .toArray(),
-  ]);
+  const users = await c.users
+    .find({ _id: { $in: [...userIds] } }, { projection: { _id: 1, email: 1, passwordHash: 1 } })
+    .toArray();
+  // A user with a password keeps a way in whatever else they have: only the others' identities
+  // at other connections need reading (on FerretDB v1 that read scans the collection).
+  const withoutPassword = users.filter((user) => user.passwordHash === null).map((user) => user._id);
+  const others =
+    withoutPassword.length === 0
+      ? []
+      : await c.ssoIdentities
+          .find(
+            { userId: { $in: withoutPassword }, connectorId: { $ne: connectorId } },
+            { projection: { userId: 1, connectorId: 1 } },
+          )
+          .toArray();
   const otherConnectorIds = [...new Set(others.map((identity) => identity.connectorId))];
   const active = new Set(
     otherConnectorIds.length === 0
@@ -154,4 +158,18 @@ export async function removeConnection(
     c.teardownBatches.deleteMany({ teardownId }),
   ]);
   await c.connectors.deleteOne({ _id: connectorId, status: 'deleting' });
+}
+
+/** The connection is active again and its teardown record goes, so a later DELETE starts afresh. */
+export async function restoreConnection(
+  c: Collections,
+  connectorId: ConnectorId,
+  teardownId: string,
+  now: Date,
+): Promise<void> {
+  await c.connectors.updateOne(
+    { _id: connectorId, status: 'deleting' },
+    { $set: { status: 'active', updatedAt: now } },
+  );
+  await c.teardowns.deleteOne({ _id: connectorId, teardownId });
 }

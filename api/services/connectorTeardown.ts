@@ -5,7 +5,7 @@
 import { recordAuditEvent } from '../../db/audit';
 import type { ConnectorDoc, TeardownDoc } from '../../db/collections';
 import { newId } from '../../db/ids';
-import { findTeardown, insertTeardown } from '../../db/teardown';
+import { findTeardown, insertTeardown, restoreConnection } from '../../db/teardown';
 import { DomainError } from '../../domain/errors';
 import { canRestore, deleteAfter } from '../../domain/teardown';
 import type { ApiDeps, Principal } from '../context';
@@ -97,7 +97,26 @@ export async function restoreConnector(
   if (!teardown)
     throw new DomainError('try_again_later', 'The connection is being restored; try again shortly');
   if (!canRestore(teardown.phase)) throw new DomainError('connector_teardown_started');
-  await restoreConnectorTeardown(deps, teardown.teardownId, requesterOf(principal));
+  const progress = await restoreConnectorTeardown(deps, teardown.teardownId, requesterOf(principal));
+  // No run to ask: the DELETE met a Temporal outage before starting it, so nothing was removed.
+  if (progress === undefined && teardown.phase === 'waiting') {
+    await restoreConnection(deps.c, connector._id, teardown.teardownId, deps.clock());
+    await recordAuditEvent(
+      deps.c,
+      {
+        eventId: `connector-restored-${teardown.teardownId}`,
+        type: 'connector.restored',
+        orgId: connector.orgId,
+        subjectId: connector._id,
+        data: {
+          connectorId: connector._id,
+          teardownId: teardown.teardownId,
+          requestedBy: requesterOf(principal),
+        },
+      },
+      deps.clock(),
+    );
+  }
   const restored = await deps.c.connectors.findOne({ _id: connector._id });
   if (!restored) throw new DomainError('not_found', 'Connection not found');
   if (restored.status !== 'active') throw new DomainError('connector_teardown_started');

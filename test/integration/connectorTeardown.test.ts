@@ -341,12 +341,25 @@ describe('restore', () => {
     const redeleted = await deleteConnection(fixture);
     expect(redeleted.status).toBe(202);
     expect(redeleted.body.id).not.toBe(deleted.body.id);
+    // A teardown whose run is gone (the DELETE met a Temporal outage) is restored all the same.
+    await stack.services.temporal.workflow
+      .getHandle(connectorTeardownWorkflowId(redeleted.body.id))
+      .terminate('simulating a run that never started');
+    const noRun = await api(
+      'POST',
+      `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}/restore`,
+      fixture.org.key,
+    );
+    expect(noRun).toMatchObject({ status: 200, body: { status: 'active', teardown: null } });
     expect(
       await stack.services.c.auditEvents.countDocuments({
         type: 'connector.restored',
         subjectId: fixture.connectorId,
       }),
-    ).toBe(1);
+    ).toBe(2);
+    expect(
+      await stack.services.c.ssoIdentities.countDocuments({ connectorId: fixture.connectorId as never }),
+    ).toBe(51);
   }, 120_000);
 
   it('expedite is for the operator only; the domain is free for a new connection afterwards', async () => {
