@@ -108,6 +108,10 @@ const envSchema = z.object({
   SMTP_FROM: optionalText,
   EMAIL_CODE_TTL: duration('15m'),
   BREAK_GLASS_MAX: z.coerce.number().int().min(0).max(10).default(2),
+  CONNECTOR_DELETE_GRACE: duration('24h'),
+  TEARDOWN_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  TEARDOWN_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(1_000).default(100),
+  PASSWORD_SETUP_TTL: positiveDuration('7d'),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -149,6 +153,7 @@ export interface Config {
   email: EmailConfig;
   /** Accounts an organization may exempt from its SSO enforcement (break-glass), each with TOTP. */
   breakGlassMax: number;
+  teardown: TeardownConfig;
   dataDir: string;
 }
 
@@ -158,6 +163,18 @@ export interface EmailConfig {
   from: string;
   /** How long a sign-up code works. */
   codeTtlMs: number;
+  /** How long a password-setup link works. */
+  passwordSetupTtlMs: number;
+}
+
+/** Connection teardown (docs/rules.md, rule 10). */
+export interface TeardownConfig {
+  /** How long a deleted connection waits, restorable, before its identities are removed. */
+  graceMs: number;
+  /** SSO identities removed per batch (one activity, a few bulk writes). */
+  batchSize: number;
+  /** Batches before a teardown run continues as new, which keeps each run's history small. */
+  batchesPerRun: number;
 }
 
 export interface DomainVerificationTimings {
@@ -283,8 +300,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       smtpUrl: e.SMTP_URL,
       from: e.SMTP_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
       codeTtlMs: e.EMAIL_CODE_TTL,
+      passwordSetupTtlMs: e.PASSWORD_SETUP_TTL,
     },
     breakGlassMax: e.BREAK_GLASS_MAX,
+    teardown: {
+      graceMs: e.CONNECTOR_DELETE_GRACE,
+      batchSize: e.TEARDOWN_BATCH_SIZE,
+      batchesPerRun: e.TEARDOWN_BATCHES_PER_RUN,
+    },
     dataDir: e.DATA_DIR,
   };
 }

@@ -11,6 +11,7 @@ import { createIdentityActivities } from './identities';
 import { createIdpMetadataActivities } from './idpMetadata';
 import { createNotificationActivities } from './notifications';
 import { createOidcDiscoveryActivities } from './oidcDiscovery';
+import { createTeardownActivities } from './teardown';
 import { createMailer } from '../notifications/mailer';
 
 export interface ActivityDeps {
@@ -36,6 +37,14 @@ export function createActivities(deps: ActivityDeps) {
         logMessages: deps.config.env === 'development',
         logger: deps.logger,
       }),
+    }),
+    ...createTeardownActivities({
+      c: deps.c,
+      clock: deps.clock,
+      setupTokenKey: deps.keys.current('setup-token'),
+      passwordSetupTtlMs: deps.config.email.passwordSetupTtlMs,
+      appOrigin: deps.config.allowedReturnOrigins[0] ?? new URL(deps.config.publicUrl).origin,
+      taskQueue: deps.config.temporalTaskQueue,
     }),
     ...createIdpMetadataActivities({
       timeoutMs: 10_000,

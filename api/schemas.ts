@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DOMAIN_STATUSES } from '../domain/domainVerification';
 import { ERRORS, type ErrorCode } from '../domain/errors';
 import { ENTRA_TENANT_ID } from '../domain/oidcClaims';
+import { TEARDOWN_PHASES } from '../domain/teardown';
 import { parseCertificate } from '../sso/certificates';
 import { PROVISIONING_WORKFLOW_TYPES } from '../workflows/shared';
 
@@ -104,6 +105,17 @@ export const emailCodeVerifyBody = z.strictObject({
 export const emailCodeVerifyResponse = z.strictObject({
   token: z.string().min(32).describe('The session token (also set as the session cookie)'),
 });
+/** The same answer for every address: no enumeration. */
+export const passwordSetupStartBody = z.strictObject({ email });
+export const passwordSetupStartResponse = z.strictObject({ status: z.literal('link_sent') });
+export const passwordSetupBody = z.strictObject({
+  token: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{20,200}$/, 'the token from the emailed link'),
+  password,
+});
+export const passwordSetupResponse = z.strictObject({ status: z.literal('password_set') });
 export const totpCodeBody = z.strictObject({ code: secondFactor });
 export const totpEnrollResponse = z.strictObject({
   secret: z
@@ -255,6 +267,19 @@ export type ClientChange = z.infer<typeof clientChange>;
 export type EntraSettings = z.infer<typeof entraSettings>;
 export type OidcSettings = z.infer<typeof oidcSettings>;
 export type SamlSettings = z.infer<typeof samlSettings>;
+export const teardownResponse = z
+  .strictObject({
+    id: z.string().regex(/^tdn_[a-f0-9]{32}$/),
+    connectorId,
+    phase: z.enum(TEARDOWN_PHASES),
+    processed: z.int().min(0).describe('SSO identities removed so far'),
+    total: z.int().min(0).nullable().describe('Identities when removal started; null while waiting'),
+    passwordSetups: z.int().min(0).describe('Users left without a way in, sent a password-setup link'),
+    requestedAt: timestamp,
+    deleteAfter: timestamp.describe('End of the grace period: until then the connection can be restored'),
+    finishedAt: timestamp.nullable(),
+  })
+  .describe("A connection's teardown (docs/rules.md, rule 10)");
 export const connectorResponse = z.strictObject({
   id: connectorId,
   orgId,
@@ -303,6 +328,7 @@ export const connectorResponse = z.strictObject({
       oidcCallbackUrl: z.url(),
     })
     .describe('What the org admin gives their IdP'),
+  teardown: teardownResponse.nullable().describe('Set while the connection is being deleted'),
   createdAt: timestamp,
 });
 export const connectorListResponse = z.strictObject({ connectors: z.array(connectorResponse) });

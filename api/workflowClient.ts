@@ -11,6 +11,7 @@ import {
   defaultPayloadConverter,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
@@ -23,6 +24,7 @@ import { generationOf } from '../db/domains';
 import { DomainError, isErrorCode } from '../domain/errors';
 import type { KeyRing } from '../security/keys';
 import { tokenDigest } from '../security/tokens';
+import type { connectorTeardown } from '../workflows/connectorTeardown';
 import type { domainVerification } from '../workflows/domainVerification';
 import type { idpMetadataFetch } from '../workflows/idpMetadataFetch';
 import type { oidcDiscovery } from '../workflows/oidcDiscovery';
@@ -30,7 +32,13 @@ import type { ssoSignIn } from '../workflows/ssoSignIn';
 import { ConnectorIdKey, DomainIdKey, OrgIdKey, UserIdKey } from '../workflows/searchAttributes';
 import {
   checkNowSignal,
+  connectorTeardownWorkflowId,
   domainVerificationWorkflowId,
+  expediteTeardownUpdate,
+  restoreTeardownUpdate,
+  teardownProgressQuery,
+  type ConnectorTeardownInput,
+  type TeardownProgress,
   PROVISIONING_WORKFLOW_TYPES,
   type SsoSignInInput,
   type SsoSignInResult,
@@ -332,4 +340,87 @@ export async function stopDomainVerification(
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;
   }
+}
+
+// Connection teardown: one run per teardown, its workflow ID the teardown's
+
+/** Starts the teardown's run; a second start (a repeated or concurrent DELETE) finds the same run. */
+export async function startConnectorTeardown(deps: ApiDeps, input: ConnectorTeardownInput): Promise<void> {
+  await deps.temporal.workflow.start<typeof connectorTeardown>('connectorTeardown', {
+    ...runPlacement(
+      deps,
+      connectorTeardownWorkflowId(input.teardownId),
+      input.orgId,
+      ConnectorIdKey,
+      input.connectorId,
+    ),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+  });
+}
+
+/** The run's progress, or undefined when it no longer exists (long finished and cleaned up). */
+export async function queryTeardownProgress(
+  deps: ApiDeps,
+  teardownId: string,
+): Promise<TeardownProgress | undefined> {
+  try {
+    return await deps.temporal.workflow
+      .getHandle<typeof connectorTeardown>(connectorTeardownWorkflowId(teardownId))
+      .query(teardownProgressQuery);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Sends an update to the teardown's run and waits (bounded) for its answer: undefined when the
+ * run has ended (restored or done), a DomainError with the workflow's code when it refuses.
+ */
+async function updateTeardown(
+  deps: ApiDeps,
+  teardownId: string,
+  send: (handle: WorkflowHandle<typeof connectorTeardown>) => Promise<TeardownProgress>,
+): Promise<TeardownProgress | undefined> {
+  const handle = deps.temporal.workflow.getHandle<typeof connectorTeardown>(
+    connectorTeardownWorkflowId(teardownId),
+  );
+  const abort = new AbortController();
+  try {
+    const answer = await withinBound(
+      deps.temporal.withAbortSignal(abort.signal, () => send(handle)),
+      deps.config.signInWaitMs,
+    );
+    if (answer === TIMED_OUT) throw new DomainError('try_again_later', 'The teardown did not answer in time');
+    return answer;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    if (error instanceof WorkflowUpdateFailedError) {
+      const code = failureCode(error);
+      if (isErrorCode(code)) throw new DomainError(code);
+    }
+    throw error;
+  } finally {
+    abort.abort();
+  }
+}
+
+/** Restore during the grace period; answers once the connection is active again. */
+export function restoreConnectorTeardown(
+  deps: ApiDeps,
+  teardownId: string,
+  requestedBy: string,
+): Promise<TeardownProgress | undefined> {
+  return updateTeardown(deps, teardownId, (handle) =>
+    handle.executeUpdate(restoreTeardownUpdate, { args: [{ requestedBy }] }),
+  );
+}
+
+/** Ends the grace period now; answers once removal has started. */
+export function expediteConnectorTeardown(
+  deps: ApiDeps,
+  teardownId: string,
+): Promise<TeardownProgress | undefined> {
+  return updateTeardown(deps, teardownId, (handle) => handle.executeUpdate(expediteTeardownUpdate));
 }

@@ -11,6 +11,7 @@ const BENCHMARKS = {
   'password-hash': async () => (await import('./passwordHash')).runPasswordHashBench(),
   'map-profile': async () => (await import('./mapProfile')).runMapProfileBench(),
   'sso-sign-in': async () => (await import('./ssoSignIn')).runSsoSignInBench(),
+  'connector-teardown': async () => (await import('./connectorTeardown')).runConnectorTeardownBench(),
 } satisfies Record<string, () => Promise<void>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;

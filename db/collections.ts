@@ -6,6 +6,7 @@ import type { AttributeMapping } from '../domain/attributeMapping';
 import type { DomainStatus } from '../domain/domainVerification';
 import type { EmailVerification } from '../domain/signInPolicy';
 import type { OidcProviderMetadata } from '../sso/oidc/oidcClient';
+import type { TeardownPhase } from '../domain/teardown';
 
 export type Plan = 'free' | 'team' | 'business';
 
@@ -249,6 +250,56 @@ export interface LockDoc {
   expiresAt: Date;
 }
 
+/**
+ * A connection's teardown (api/services/connectorTeardown.ts, workflows/connectorTeardown.ts).
+ * `_id` is the connection ID: inserting it is how one DELETE among concurrent ones wins, and a
+ * restore deletes it, so the next DELETE starts a new teardown. Kept after the connection is
+ * gone, as the record of what was removed (IDs and counts only).
+ */
+export interface TeardownDoc {
+  _id: ConnectorId;
+  teardownId: string;
+  orgId: OrgId;
+  /** Who asked: `operator`, or `api-key` (an organization API key). */
+  requestedBy: string;
+  requestedAt: Date;
+  deleteAfter: Date;
+  phase: TeardownPhase;
+  /** SSO identities removed so far, and the number there were when removal started. */
+  processed: number;
+  total: number | null;
+  /** Users sent a password-setup link. */
+  passwordSetups: number;
+  finishedAt: Date | null;
+}
+
+/**
+ * One batch of a teardown: the identity IDs it removes are written before anything is removed,
+ * so a retried batch works on exactly the same identities and counts them once.
+ */
+export interface TeardownBatchDoc {
+  /** `${teardownId}:${batch number}` */
+  _id: string;
+  teardownId: string;
+  identityIds: string[];
+  /** Their users (each once): read before the identities go, so a retry still knows them. */
+  userIds: UserId[];
+  /** The users this batch sent a setup link to (set when the batch is done). */
+  passwordSetups?: number | null;
+  createdAt: Date;
+}
+
+/** A one-time password-setup token; only its keyed digest is stored. */
+export interface PasswordSetupTokenDoc {
+  /** Keyed digest of the token (security/keys.ts 'setup-token'). */
+  _id: string;
+  userId: UserId;
+  /** Why it was issued: a teardown ID, or `request` (POST /v1/auth/password/setup/start). */
+  reason: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
 export interface SamlRequestDoc {
   _id: string;
   connectorId: string;
@@ -286,6 +337,9 @@ export interface Collections {
   outbox: Collection<OutboxDoc>;
   locks: Collection<LockDoc>;
   breakGlass: Collection<BreakGlassDoc>;
+  teardowns: Collection<TeardownDoc>;
+  teardownBatches: Collection<TeardownBatchDoc>;
+  passwordSetupTokens: Collection<PasswordSetupTokenDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -308,6 +362,9 @@ export function collections(db: Db): Collections {
     outbox: db.collection('outbox'),
     locks: db.collection('locks'),
     breakGlass: db.collection('break_glass'),
+    teardowns: db.collection('teardowns'),
+    teardownBatches: db.collection('teardown_batches'),
+    passwordSetupTokens: db.collection('password_setup_tokens'),
   };
 }
 

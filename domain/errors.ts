@@ -45,6 +45,10 @@ export const ERRORS = {
   // Connectors and identity providers
   connector_disabled: rule(403, 'This connection cannot be used to sign in'),
   connector_deleting: rule(409, 'This connection is being deleted'),
+  connector_teardown_started: rule(
+    409,
+    'The grace period is over and removal has started; the connection can no longer be restored',
+  ),
   idp_metadata_invalid: rule(422, 'The identity provider metadata could not be used'),
   idp_unavailable: transient(502, 'The identity provider could not be reached'),
 

@@ -83,3 +83,81 @@ export function signInCodeMessage(fields: {
     expiresAt: fields.expiresAt,
   };
 }
+
+/** Where a password-setup link points: the web app (first allowed return origin) with the token. */
+export function passwordSetupLink(appOrigin: string, token: string): string {
+  return `${appOrigin}/password-setup?token=${encodeURIComponent(token)}`;
+}
+
+function passwordSetupText(intro: string[], link: string, issuedAt: Date, expiresAt: Date): string {
+  const hours = Math.max(1, Math.round((expiresAt.getTime() - issuedAt.getTime()) / HOUR_MS));
+  return [
+    ...intro,
+    '',
+    `Choose a password here (the link works once and expires in ${hours} hours):`,
+    link,
+    '',
+    'If the link has expired, ask for a new one from the sign-in page ("Set a password").',
+  ].join('\n');
+}
+
+/**
+ * A connection was deleted and this user has no other way in: one message per user per teardown
+ * (the ID is derived from both), however often the batch that sends it is retried.
+ */
+export function connectionRemovedMessage(fields: {
+  teardownId: string;
+  userId: UserId;
+  to: string;
+  link: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}): OutboxMessage {
+  return {
+    id: connectionRemovedMessageId(fields.teardownId, fields.userId),
+    kind: 'password_setup_teardown',
+    to: fields.to,
+    subject: 'Set a password to keep signing in',
+    text: passwordSetupText(
+      [
+        'Your organization has removed its single sign-on connection. Your account and everything in',
+        'it are kept, but you now sign in with your email address and a password, which your account',
+        'does not have yet.',
+      ],
+      fields.link,
+      fields.issuedAt,
+      fields.expiresAt,
+    ),
+    expiresAt: fields.expiresAt,
+  };
+}
+
+export function connectionRemovedMessageId(teardownId: string, userId: UserId): string {
+  return outboxMessageId('password_setup_teardown', teardownId, userId);
+}
+
+/** A fresh setup link the user asked for; each request is its own message. */
+export function passwordSetupMessage(fields: {
+  userId: UserId;
+  to: string;
+  link: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}): OutboxMessage {
+  return {
+    id: outboxMessageId('password_setup', fields.userId, randomUUID()),
+    kind: 'password_setup',
+    to: fields.to,
+    subject: 'Set your password',
+    text: passwordSetupText(
+      [
+        'Someone, probably you, asked for a link to set the password of your account. If this was',
+        'not you, ignore this email: nothing changes without the link.',
+      ],
+      fields.link,
+      fields.issuedAt,
+      fields.expiresAt,
+    ),
+    expiresAt: fields.expiresAt,
+  };
+}

@@ -6,3 +6,4 @@ export { idpMetadataFetch } from './idpMetadataFetch';
 export { jitProvisioning } from './jitProvisioning';
 export { oidcDiscovery } from './oidcDiscovery';
 export { ssoSignIn } from './ssoSignIn';
+export { connectorTeardown } from './connectorTeardown';

@@ -1,9 +1,10 @@
 // Names, signals, queries and inputs shared by workflows and the clients that start them. This
 // module must stay importable outside the workflow sandbox (API) and inside it (bundle).
-import { defineQuery, defineSignal, type LocalActivityOptions } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, type LocalActivityOptions } from '@temporalio/workflow';
 import type { DomainVerificationTimings } from '../config';
 import type { DomainVerificationPhase } from '../domain/domainVerification';
 import type { SsoSignInRefusalCode } from '../domain/signInPolicy';
+import type { TeardownPhase } from '../domain/teardown';
 
 export interface DomainVerificationInput {
   domainId: string;
@@ -91,3 +92,45 @@ export const SIGN_IN_ACTIVITY_OPTIONS: LocalActivityOptions = {
   localRetryThreshold: '5s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10m' },
 };
+
+// Connection teardown (docs/rules.md, rule 10)
+
+export interface ConnectorTeardownInput {
+  teardownId: string;
+  connectorId: string;
+  orgId: string;
+  /** Who asked for the deletion (audit): `operator` or `api-key`. */
+  requestedBy: string;
+  /** End of the grace period (epoch ms): removal starts then, unless restored or expedited. */
+  deleteAfterMs: number;
+  batchSize: number;
+  /** Batches before the run continues as new (bounded history). */
+  batchesPerRun: number;
+  /** Carried across continueAsNew once removal has started. */
+  progress?: TeardownProgress;
+}
+
+export interface TeardownProgress {
+  phase: TeardownPhase | 'restored';
+  /** Identities removed so far, and how many there were when removal started. */
+  processed: number;
+  total: number | null;
+  /** Distinct users per batch whose identity was removed, summed. */
+  users: number;
+  passwordSetups: number;
+  /** Batches done: the next batch's number. */
+  batches: number;
+  deleteAfterMs: number;
+}
+
+export type ConnectorTeardownResult = 'restored' | 'done';
+
+export const teardownProgressQuery = defineQuery<TeardownProgress>('progress');
+/** Accepted only during the grace period; answers once the connection is active again. */
+export const restoreTeardownUpdate = defineUpdate<TeardownProgress, [{ requestedBy: string }]>('restore');
+/** Ends the grace period now (operators); a teardown already removing is left as it is. */
+export const expediteTeardownUpdate = defineUpdate<TeardownProgress, []>('expedite');
+
+export function connectorTeardownWorkflowId(teardownId: string): string {
+  return `connector-teardown-${teardownId}`;
+}

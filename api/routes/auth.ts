@@ -8,11 +8,14 @@ import { startSession } from '../sessions';
 import {
   emailCodeStartBody,
   emailCodeVerifyBody,
+  passwordSetupBody,
+  passwordSetupStartBody,
   passwordSignInBody,
   signUpBody,
   signUpVerifyBody,
 } from '../schemas';
 import { startEmailCodeSignIn, verifyEmailCodeSignIn } from '../services/emailCodeSignIn';
+import { completePasswordSetup, startPasswordSetup } from '../services/passwordSetup';
 import { parse } from '../validate';
 
 export function authRoutes(deps: ApiDeps): Router<ApiState> {
@@ -83,6 +86,21 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
     });
     const token = await startSession(deps, ctx, user._id, amr);
     ctx.body = { token };
+  });
+
+  // 202 for every address: a link goes only to an account that needs a password (see the service).
+  router.post('/v1/auth/password/setup/start', async (ctx) => {
+    const body = parse(passwordSetupStartBody, ctx.request.body);
+    const normalized = orThrow(normalizeEmail(body.email));
+    await startPasswordSetup(deps, { email: normalized.email, emailDomain: normalized.domain });
+    ctx.status = 202;
+    ctx.body = { status: 'link_sent' };
+  });
+
+  router.post('/v1/auth/password/setup', async (ctx) => {
+    const body = parse(passwordSetupBody, ctx.request.body);
+    await completePasswordSetup(deps, body);
+    ctx.body = { status: 'password_set' };
   });
 
   return router;

@@ -3,8 +3,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { parseCertificate } from '../../sso/certificates';
-import { connectorResponse, createConnectorBody, patchConnectorBody } from '../schemas';
-import type { ConnectorDoc } from '../../db/collections';
+import { connectorResponse, createConnectorBody, patchConnectorBody, teardownResponse } from '../schemas';
+import type { ConnectorDoc, TeardownDoc } from '../../db/collections';
+import { findTeardown } from '../../db/teardown';
 import { mergeAttributeMapping } from '../../domain/attributeMapping';
 import { DomainError } from '../../domain/errors';
 import type { ConnectorId, OrgId } from '../../domain/ids';
@@ -13,6 +14,7 @@ import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
 import { createConnector, updateConnector } from '../services/connectors';
 import { oidcView } from '../services/oidcConnectors';
+import { deleteConnector, expediteTeardown, restoreConnector } from '../services/connectorTeardown';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
@@ -20,7 +22,35 @@ export const connectorParams = z.object({
   connectorId: z.string().regex(/^con_[a-f0-9]{32}$/, 'not a connection ID'),
 });
 
-function connectorView(deps: ApiDeps, connector: ConnectorDoc): z.output<typeof connectorResponse> {
+export function teardownView(teardown: TeardownDoc): z.output<typeof teardownResponse> {
+  return {
+    id: teardown.teardownId,
+    connectorId: teardown._id,
+    phase: teardown.phase,
+    processed: teardown.processed,
+    total: teardown.total,
+    passwordSetups: teardown.passwordSetups,
+    requestedAt: teardown.requestedAt.toISOString(),
+    deleteAfter: teardown.deleteAfter.toISOString(),
+    finishedAt: teardown.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** The teardowns of the connections being deleted among `connectors`, by connection. */
+async function teardownsOf(deps: ApiDeps, connectors: ConnectorDoc[]): Promise<Map<string, TeardownDoc>> {
+  const deleting = connectors.filter((connector) => connector.status === 'deleting');
+  if (deleting.length === 0) return new Map();
+  const docs = await deps.c.teardowns
+    .find({ _id: { $in: deleting.map((connector) => connector._id) } })
+    .toArray();
+  return new Map(docs.map((doc) => [doc._id, doc]));
+}
+
+function connectorView(
+  deps: ApiDeps,
+  connector: ConnectorDoc,
+  teardown?: TeardownDoc,
+): z.output<typeof connectorResponse> {
   return {
     id: connector._id,
     orgId: connector.orgId,
@@ -43,6 +73,7 @@ function connectorView(deps: ApiDeps, connector: ConnectorDoc): z.output<typeof 
     },
     oidc: oidcView(connector),
     sp: spUrls(deps.config.publicUrl, connector._id),
+    teardown: connector.status === 'deleting' && teardown ? teardownView(teardown) : null,
     createdAt: connector.createdAt.toISOString(),
   };
 }
@@ -69,12 +100,51 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
   router.get('/v1/orgs/:orgId/connectors', async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
     const connectors = await deps.c.connectors.find({ orgId: org._id }).sort({ createdAt: 1 }).toArray();
-    ctx.body = { connectors: connectors.map((connector) => connectorView(deps, connector)) };
+    const teardowns = await teardownsOf(deps, connectors);
+    ctx.body = {
+      connectors: connectors.map((connector) => connectorView(deps, connector, teardowns.get(connector._id))),
+    };
   });
 
   router.get('/v1/orgs/:orgId/connectors/:connectorId', async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
-    ctx.body = connectorView(deps, await loadConnector(deps, org._id, ctx.params));
+    const connector = await loadConnector(deps, org._id, ctx.params);
+    const teardowns = await teardownsOf(deps, [connector]);
+    ctx.body = connectorView(deps, connector, teardowns.get(connector._id));
+  });
+
+  // Deletion is a teardown (docs/rules.md, rule 10): 202 with its ID, phase and grace period.
+  router.delete('/v1/orgs/:orgId/connectors/:connectorId', async (ctx) => {
+    const org = await loadOrg(deps, ctx.params);
+    const connector = await loadConnector(deps, org._id, ctx.params);
+    const teardown = await deleteConnector(deps, connector, ctx.state.principal);
+    ctx.status = 202;
+    ctx.body = teardownView(teardown);
+  });
+
+  router.post('/v1/orgs/:orgId/connectors/:connectorId/restore', async (ctx) => {
+    const org = await loadOrg(deps, ctx.params);
+    const connector = await loadConnector(deps, org._id, ctx.params);
+    ctx.body = connectorView(deps, await restoreConnector(deps, connector, ctx.state.principal));
+  });
+
+  // The teardown's record outlives the connection: it tells how the deletion ended.
+  router.get('/v1/orgs/:orgId/connectors/:connectorId/teardown', async (ctx) => {
+    const org = await loadOrg(deps, ctx.params);
+    const { connectorId } = parse(connectorParams, ctx.params);
+    const teardown = await findTeardown(deps.c, connectorId as ConnectorId, org._id);
+    if (!teardown) throw new DomainError('not_found', 'This connection has no teardown');
+    ctx.body = teardownView(teardown);
+  });
+
+  // Operators only: skip the rest of the grace period (e.g. the admin confirmed by phone).
+  router.post('/v1/orgs/:orgId/connectors/:connectorId/teardown/expedite', async (ctx) => {
+    if (ctx.state.principal?.kind !== 'operator')
+      throw new DomainError('forbidden', 'This route needs the operator token');
+    const org = await loadOrg(deps, ctx.params);
+    const connector = await loadConnector(deps, org._id, ctx.params);
+    ctx.status = 202;
+    ctx.body = teardownView(await expediteTeardown(deps, connector));
   });
 
   router.patch('/v1/orgs/:orgId/connectors/:connectorId', async (ctx) => {

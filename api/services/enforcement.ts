@@ -82,6 +82,11 @@ export function signInRefusalError(
 ): DomainError {
   if (decision.code === 'sso_required') return ssoRequired(deps, decision.connectorId);
   if (decision.code === 'client_upgrade_required') return clientUpgradeRequired(deps, clientVersion);
+  // Tells the client where a new setup link comes from (docs/rules.md, rule 10).
+  if (decision.code === 'password_setup_required')
+    return new DomainError('password_setup_required', undefined, {
+      setupStart: '/v1/auth/password/setup/start',
+    });
   return refusalError(decision);
 }
 

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { domainVerificationWorkflowId } from '../../workflows/shared';
+import { connectorTeardownWorkflowId, domainVerificationWorkflowId } from '../../workflows/shared';
 import { signUpAndProve, signUpForCode } from '../helpers/accounts';
 import { createOrgWithKey, uniqueDomain } from '../helpers/admin';
 import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
@@ -16,7 +16,8 @@ import { startOidcProvider } from '../helpers/oidcProvider';
 import { startMailbox, type TestMailbox } from '../helpers/mailbox';
 import { idpMetadataXml } from '../helpers/samlIdp';
 import { createSamlConnection, signIn } from '../helpers/sso';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
+import { seedLinkedUsers, teardownDone } from '../helpers/teardown';
 import { eventually } from '../helpers/wait';
 
 const DIR = join(import.meta.dirname);
@@ -42,6 +43,9 @@ beforeAll(async () => {
     // The metadata server below listens on loopback, which the fetch refuses by default.
     IDP_FETCH_ALLOWED_NETWORKS: '127.0.0.0/8',
     SMTP_URL: mailbox.url,
+    // Teardowns: two identities a batch and two batches a run, so a small one continues as new.
+    TEARDOWN_BATCH_SIZE: '2',
+    TEARDOWN_BATCHES_PER_RUN: '2',
   });
   metadataServer = createServer((_req, res) => res.end(idpMetadataXml()));
   await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
@@ -176,4 +180,40 @@ it('records reclaiming an unproven account, and an email delivery', async () => 
   expect(delivery).toBeDefined();
   await stack.services.temporal.workflow.getHandle(delivery!.workflowId).result();
   await save('emailDelivery', delivery!.workflowId, delivery!.runId);
+});
+
+it('records connection teardowns: restored in the grace period, and expedited then removed', async () => {
+  const restored = await createSamlConnection(stack, dns);
+  const path = (fixture: { org: { id: string }; connectorId: string }) =>
+    `/v1/orgs/${fixture.org.id}/connectors/${fixture.connectorId}`;
+  const first = await request<{ id: string }>(stack.baseUrl, 'DELETE', path(restored), {
+    token: restored.org.key,
+  });
+  expect(first.status).toBe(202);
+  const back = await request(stack.baseUrl, 'POST', `${path(restored)}/restore`, { token: restored.org.key });
+  expect(back.status).toBe(200);
+  const restoredRun = stack.services.temporal.workflow.getHandle(connectorTeardownWorkflowId(first.body.id));
+  expect(await restoredRun.result()).toBe('restored');
+  await save('connectorTeardown-restore', restoredRun.workflowId);
+
+  const removed = await createSamlConnection(stack, dns);
+  await seedLinkedUsers(
+    stack.services.c,
+    { connectorId: removed.connectorId, orgId: removed.org.id, domain: removed.domain },
+    5,
+    { prefix: 'history', withPassword: (i) => i === 0, passwordHash: 'not-a-real-hash' },
+  );
+  const second = await request<{ id: string }>(stack.baseUrl, 'DELETE', path(removed), {
+    token: removed.org.key,
+  });
+  expect(second.status).toBe(202);
+  const expedited = await request(stack.baseUrl, 'POST', `${path(removed)}/teardown/expedite`, {
+    token: OPERATOR_TOKEN,
+  });
+  expect(expedited.status).toBe(202);
+  await teardownDone(stack, removed.org, removed.connectorId);
+  const runs = await runsOf(`WorkflowId = "${connectorTeardownWorkflowId(second.body.id)}"`);
+  expect(runs).toHaveLength(2);
+  await save('connectorTeardown-removal', runs[0]!.workflowId, runs[0]!.runId);
+  await save('connectorTeardown-continued', runs[1]!.workflowId, runs[1]!.runId);
 });

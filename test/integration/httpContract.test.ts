@@ -58,6 +58,11 @@ const wrongInput: Case[] = [
   ],
   ['GET', `/v1/orgs/:org/connectors/${FAKE.con}`, undefined, 404, 'not_found'],
   ['PATCH', `/v1/orgs/:org/connectors/${FAKE.con}`, { enforced: 'yes' }, 400, 'validation_failed'],
+  ['DELETE', `/v1/orgs/:org/connectors/${FAKE.con}`, undefined, 404, 'not_found'],
+  ['DELETE', `/v1/orgs/:org/connectors/not-a-connection`, undefined, 400, 'validation_failed'],
+  ['POST', `/v1/orgs/:org/connectors/${FAKE.con}/restore`, undefined, 404, 'not_found'],
+  ['GET', `/v1/orgs/:org/connectors/${FAKE.con}/teardown`, undefined, 404, 'not_found'],
+  ['POST', `/v1/orgs/:org/connectors/${FAKE.con}/teardown/expedite`, undefined, 404, 'not_found'],
   ['GET', `/v1/orgs/:org/users/${FAKE.usr}`, undefined, 404, 'not_found'],
   ['GET', `/v1/orgs/:org/users/someone`, undefined, 400, 'validation_failed'],
   ['GET', `/v1/orgs/:org/provisioning?status=gone`, undefined, 400, 'validation_failed'],
@@ -79,6 +84,15 @@ const wrongInput: Case[] = [
     'validation_failed',
   ],
   ['POST', '/v1/auth/identify', { email: 'no at sign' }, 400, 'email_invalid'],
+  ['POST', '/v1/auth/password/setup/start', { email: 'no at sign' }, 400, 'email_invalid'],
+  ['POST', '/v1/auth/password/setup', { token: 'short', password: 'long enough' }, 400, 'validation_failed'],
+  [
+    'POST',
+    '/v1/auth/password/setup',
+    { token: 'a'.repeat(43), password: 'long enough' },
+    400,
+    'setup_token_invalid',
+  ],
   ['POST', '/v1/auth/email-code/start', { email: 'x' }, 400, 'validation_failed'],
   ['POST', '/v1/auth/email-code/start', { email: 'no at sign' }, 400, 'email_invalid'],
   ['POST', '/v1/auth/email-code/verify', { email: 'a@b.example.com', code: '12' }, 400, 'validation_failed'],
@@ -117,7 +131,7 @@ function stackDeps(): ApiDeps {
   };
 }
 
-const OPERATOR_ROUTES = new Set(['/v1/orgs', '/api-keys']);
+const OPERATOR_ROUTES = new Set(['/v1/orgs', '/api-keys', '/teardown/expedite']);
 const needsOperator = (method: string, path: string) =>
   [...OPERATOR_ROUTES].some((tail) => path.endsWith(tail)) ||
   (method === 'PATCH' && /^\/v1\/orgs\/[^/]+$/.test(path));
@@ -147,6 +161,10 @@ const orgRoutes: [string, string][] = [
   ['POST', `/v1/orgs/:org/connectors`],
   ['GET', `/v1/orgs/:org/connectors/${FAKE.con}`],
   ['PATCH', `/v1/orgs/:org/connectors/${FAKE.con}`],
+  ['DELETE', `/v1/orgs/:org/connectors/${FAKE.con}`],
+  ['POST', `/v1/orgs/:org/connectors/${FAKE.con}/restore`],
+  ['GET', `/v1/orgs/:org/connectors/${FAKE.con}/teardown`],
+  ['POST', `/v1/orgs/:org/connectors/${FAKE.con}/teardown/expedite`],
   ['GET', `/v1/orgs/:org/users/${FAKE.usr}`],
   ['GET', `/v1/orgs/:org/provisioning`],
   ['GET', `/v1/orgs/:org/break-glass`],

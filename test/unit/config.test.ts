@@ -56,6 +56,19 @@ describe('configuration', () => {
       graceMs: 72 * 3_600_000,
       checksPerRun: 200,
     });
+    // docs/rules.md, rule 10: a deleted connection waits a day, restorable.
+    expect(config.teardown).toEqual({ graceMs: 24 * 3_600_000, batchSize: 500, batchesPerRun: 100 });
+    expect(config.email.passwordSetupTtlMs).toBe(7 * 24 * 3_600_000);
+  });
+
+  it('takes the teardown settings, a grace period of zero included', () => {
+    const config = loadConfig(
+      { CONNECTOR_DELETE_GRACE: '0ms', TEARDOWN_BATCH_SIZE: '50', TEARDOWN_BATCHES_PER_RUN: '7' },
+      DEV,
+    );
+    expect(config.teardown).toEqual({ graceMs: 0, batchSize: 50, batchesPerRun: 7 });
+    expect(() => loadConfig({ TEARDOWN_BATCH_SIZE: '0' }, DEV)).toThrow(/TEARDOWN_BATCH_SIZE/);
+    expect(() => loadConfig({ PASSWORD_SETUP_TTL: '0s' }, DEV)).toThrow(/PASSWORD_SETUP_TTL/);
   });
 
   it('parses lists, origins and durations', () => {
@@ -203,6 +216,7 @@ describe('configuration', () => {
       smtpUrl: 'smtps://user:pass@mail.example.com:465',
       from: 'no-reply@127.0.0.1',
       codeTtlMs: 300_000,
+      passwordSetupTtlMs: 7 * 24 * 3_600_000,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://sso.example.com' }, DEV).email.from).toBe(
       'no-reply@sso.example.com',
@@ -229,6 +243,7 @@ describe('configuration', () => {
       'DESKTOP_MIN_VERSION',
       'ENTRA_AUTHORITY_HOST',
       'SMTP_URL',
+      'CONNECTOR_DELETE_GRACE',
     ]) {
       expect(CONFIG_VARIABLES).toContain(name);
     }
