@@ -10,18 +10,11 @@ import { tryLock } from '../../db/locks';
 import { revokeUserSessions } from '../../db/sessions';
 import { findUserByEmail, isEmailProven, proveEmailWithCode } from '../../db/users';
 import { DomainError } from '../../domain/errors';
-import { decideSignIn } from '../../domain/signInPolicy';
 import { signInCodeMessage } from '../../notifications/messages';
-import { enqueueEmail } from '../../notifications/outbox';
 import type { ApiDeps } from '../context';
-import {
-  auditEnforcedSignIn,
-  domainConnectionFacts,
-  isClientTooOld,
-  isExempt,
-  signInRefusalError,
-} from './enforcement';
-import { checkSecondFactor } from './mfa';
+import { sendEmail } from './email';
+import { domainConnectionFacts, isExempt } from './enforcement';
+import { decideLocalSignIn } from './localSignIn';
 
 /** One code per account per this long, whatever the number of requests (full limits: issue 11). */
 export const EMAIL_CODE_RESEND_MS = 60_000;
@@ -46,15 +39,10 @@ export async function startEmailCodeSignIn(
     { key: deps.keys.current('email-code'), ttlMs: deps.config.email.codeTtlMs },
     now,
   );
-  try {
-    await enqueueEmail(
-      deps,
-      signInCodeMessage({ userId: user._id, to: user.email, code, issuedAt: now, expiresAt }),
-    );
-  } catch (error) {
-    deps.logger.error({ errorName: (error as Error)?.name }, 'could not queue an email');
-    throw new DomainError('try_again_later', 'The email could not be sent; try again shortly');
-  }
+  await sendEmail(
+    deps,
+    signInCodeMessage({ userId: user._id, to: user.email, code, issuedAt: now, expiresAt }),
+  );
 }
 
 export async function verifyEmailCodeSignIn(
@@ -77,30 +65,15 @@ export async function verifyEmailCodeSignIn(
           now,
         )
       : null;
-  const decide = (totp?: { valid: boolean }) =>
-    decideSignIn({
-      method: 'email_code',
-      connection: domain.connection,
-      clientTooOld: isClientTooOld(deps, input.clientVersion),
-      ...(user
-        ? {
-            account: {
-              hasPassword: user.passwordHash !== null,
-              mfaEnabled: user.totpSecret !== null,
-              emailProven: isEmailProven(user),
-              exempt,
-            },
-          }
-        : {}),
-      credentialValid: live !== null,
-      ...(totp ? { totp } : {}),
-    });
-  let decision = decide();
-  // mfa_required leaves the code unused, so the retry with the TOTP code can present it again.
-  if (decision.kind === 'refuse' && decision.code === 'mfa_required' && input.totp !== undefined && user)
-    decision = decide({ valid: await checkSecondFactor(deps, user, input.totp) });
-  await auditEnforcedSignIn(deps, domain, 'email_code', user, decision);
-  if (decision.kind === 'refuse') throw signInRefusalError(deps, decision, input.clientVersion);
+  const amr = await decideLocalSignIn(deps, {
+    method: 'email_code',
+    domain,
+    user,
+    exempt,
+    credentialValid: live !== null,
+    ...(input.totp !== undefined ? { totp: input.totp } : {}),
+    ...(input.clientVersion !== undefined ? { clientVersion: input.clientVersion } : {}),
+  });
   // Allowed means an account and a matching code; of two requests with it, one goes on.
   if (!user || !live || !(await spendEmailCode(deps.c, live))) throw new DomainError('email_code_invalid');
   // The code did its job: the resend cap guards mailboxes from floods, not the next sign-in.
@@ -111,5 +84,5 @@ export async function verifyEmailCodeSignIn(
     await proveEmailWithCode(deps.c, user._id, { passwordHash: null, name: null }, now);
     await revokeUserSessions(deps.c, user._id);
   }
-  return { user, amr: decision.amr };
+  return { user, amr };
 }

@@ -7,9 +7,9 @@ import { consumeSetupToken, deleteSetupTokens, issueSetupTokens } from '../../db
 import { findUserByEmail, isEmailProven } from '../../db/users';
 import { DomainError } from '../../domain/errors';
 import { passwordSetupLink, passwordSetupMessage } from '../../notifications/messages';
-import { enqueueEmail } from '../../notifications/outbox';
 import { hashPassword } from '../../security/passwords';
 import type { ApiDeps } from '../context';
+import { sendEmail } from './email';
 import { domainConnectionFacts, isExempt } from './enforcement';
 
 /** One link per account per this long, whatever the number of requests (full limits: issue 11). */
@@ -45,21 +45,16 @@ export async function startPasswordSetup(
     )
   ).get(user._id)!;
   const appOrigin = deps.config.allowedReturnOrigins[0] ?? new URL(deps.config.publicUrl).origin;
-  try {
-    await enqueueEmail(
-      deps,
-      passwordSetupMessage({
-        userId: user._id,
-        to: user.email,
-        link: passwordSetupLink(appOrigin, issued.token),
-        issuedAt: now,
-        expiresAt: issued.expiresAt,
-      }),
-    );
-  } catch (error) {
-    deps.logger.error({ errorName: (error as Error)?.name }, 'could not queue an email');
-    throw new DomainError('try_again_later', 'The email could not be sent; try again shortly');
-  }
+  await sendEmail(
+    deps,
+    passwordSetupMessage({
+      userId: user._id,
+      to: user.email,
+      link: passwordSetupLink(appOrigin, issued.token),
+      issuedAt: now,
+      expiresAt: issued.expiresAt,
+    }),
+  );
 }
 
 /** Sets the password of the token's account; a used, expired or unknown token is refused. */

@@ -7,18 +7,11 @@ import type { UserDoc } from '../../db/collections';
 import { findLiveEmailCode } from '../../db/emailCodes';
 import { findUserByEmail, isEmailProven } from '../../db/users';
 import { DomainError } from '../../domain/errors';
-import { decideSignIn } from '../../domain/signInPolicy';
 import { hashPassword, verifyPassword } from '../../security/passwords';
 import { spUrls } from '../../sso/connectorUrls';
 import type { ApiDeps } from '../context';
-import {
-  auditEnforcedSignIn,
-  domainConnectionFacts,
-  isClientTooOld,
-  isExempt,
-  signInRefusalError,
-} from './enforcement';
-import { checkSecondFactor } from './mfa';
+import { domainConnectionFacts, isExempt } from './enforcement';
+import { decideLocalSignIn } from './localSignIn';
 
 // Spent on unknown emails too, so response time does not tell which emails have accounts. Made on
 // first use rather than at import, so starting the API costs no scrypt.
@@ -63,30 +56,15 @@ export async function passwordSignIn(
   const passwordValid = evaluate
     ? await verifyPassword(input.password, passwordHash)
     : (await verifyPassword(input.password, await dummy()), false);
-  const decide = (totp?: { valid: boolean }) =>
-    decideSignIn({
-      method: 'password',
-      connection: domain.connection,
-      clientTooOld: isClientTooOld(deps, input.clientVersion),
-      ...(user
-        ? {
-            account: {
-              hasPassword: user.passwordHash !== null,
-              mfaEnabled: user.totpSecret !== null,
-              emailProven,
-              exempt,
-            },
-          }
-        : {}),
-      credentialValid: passwordValid,
-      ...(totp ? { totp } : {}),
-    });
-  let decision = decide();
-  // The code is checked (and used up) only once everything before it holds.
-  if (decision.kind === 'refuse' && decision.code === 'mfa_required' && input.totp !== undefined && user)
-    decision = decide({ valid: await checkSecondFactor(deps, user, input.totp) });
-  await auditEnforcedSignIn(deps, domain, 'password', user, decision);
-  if (decision.kind === 'refuse') throw signInRefusalError(deps, decision, input.clientVersion);
+  const amr = await decideLocalSignIn(deps, {
+    method: 'password',
+    domain,
+    user,
+    exempt,
+    credentialValid: passwordValid,
+    ...(input.totp !== undefined ? { totp: input.totp } : {}),
+    ...(input.clientVersion !== undefined ? { clientVersion: input.clientVersion } : {}),
+  });
   // The table allows only an existing account with a matching password.
-  return { user: user!, amr: decision.amr };
+  return { user: user!, amr };
 }

@@ -15,10 +15,9 @@ import { DomainError } from '../../domain/errors';
 import type { UserId } from '../../domain/ids';
 import { enforcementRefusal } from '../../domain/signInPolicy';
 import { accountExistsMessage, signUpCodeMessage } from '../../notifications/messages';
-import { enqueueEmail } from '../../notifications/outbox';
-import type { OutboxMessage } from '../../db/outbox';
 import { hashPassword } from '../../security/passwords';
 import type { ApiDeps } from '../context';
+import { sendEmail } from './email';
 import { clientUpgradeRequired } from './enforcement';
 import { assertSignUpAllowed, ssoRequired } from './passwordSignIn';
 
@@ -38,7 +37,7 @@ export async function signUp(deps: ApiDeps, input: SignUpInput): Promise<void> {
   const user = await findOrCreateUnprovenUser(deps, input.email, now);
   if (isEmailProven(user)) {
     // Nothing changes on a proven account; its owner hears about the attempt.
-    await send(deps, accountExistsMessage({ userId: user._id, to: user.email, now }));
+    await sendEmail(deps, accountExistsMessage({ userId: user._id, to: user.email, now }));
     return;
   }
   // New or unproven: the password waits with the code and applies only if the code is proven.
@@ -49,7 +48,10 @@ export async function signUp(deps: ApiDeps, input: SignUpInput): Promise<void> {
     { key: deps.keys.current('email-code'), ttlMs: deps.config.email.codeTtlMs },
     now,
   );
-  await send(deps, signUpCodeMessage({ userId: user._id, to: user.email, code, issuedAt: now, expiresAt }));
+  await sendEmail(
+    deps,
+    signUpCodeMessage({ userId: user._id, to: user.email, code, issuedAt: now, expiresAt }),
+  );
 }
 
 /** An unproven account holds the email and nothing else: no password, no name, no sessions. */
@@ -67,15 +69,6 @@ async function findOrCreateUnprovenUser(deps: ApiDeps, email: string, now: Date)
   const raced = await findUserByEmail(deps.c, email);
   if (!raced) throw new DomainError('try_again_later');
   return raced;
-}
-
-async function send(deps: ApiDeps, message: OutboxMessage): Promise<void> {
-  try {
-    await enqueueEmail(deps, message);
-  } catch (error) {
-    deps.logger.error({ errorName: (error as Error)?.name }, 'could not queue an email');
-    throw new DomainError('try_again_later', 'The email could not be sent; try again shortly');
-  }
 }
 
 /**
