@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { orThrow } from '../../domain/errors';
 import { normalizeEmail } from '../../domain/email';
-import type { ApiDeps, ApiState } from '../context';
+import type { ApiContext, ApiDeps, ApiState } from '../context';
 import { passwordSignIn } from '../services/passwordSignIn';
 import { signUp, verifySignUp } from '../services/signUp';
 import { startSession } from '../sessions';
@@ -18,16 +18,26 @@ import { startEmailCodeSignIn, verifyEmailCodeSignIn } from '../services/emailCo
 import { completePasswordSetup, startPasswordSetup } from '../services/passwordSetup';
 import { parse } from '../validate';
 
+/** The normalized address and its domain, as every sign-in service takes them. */
+function addressOf(email: string): { email: string; emailDomain: string } {
+  const normalized = orThrow(normalizeEmail(email));
+  return { email: normalized.email, emailDomain: normalized.domain };
+}
+
+/** The desktop app's `X-Client-Version`, when it sent one (rule 9). */
+function clientVersionOf(ctx: ApiContext): { clientVersion?: string } {
+  const header = ctx.get('x-client-version');
+  return header ? { clientVersion: header } : {};
+}
+
 export function authRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
 
   // The same answer for new, unproven and proven addresses; the email says the rest.
   router.post('/v1/auth/sign-up', async (ctx) => {
     const body = parse(signUpBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
     await signUp(deps, {
-      email: normalized.email,
-      emailDomain: normalized.domain,
+      ...addressOf(body.email),
       password: body.password,
       ...(body.name ? { name: body.name } : {}),
     });
@@ -39,12 +49,10 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
   // account is signed in (amr otp: a one-time code, RFC 8176).
   router.post('/v1/auth/sign-up/verify', async (ctx) => {
     const body = parse(signUpVerifyBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
     const user = await verifySignUp(deps, {
-      email: normalized.email,
-      emailDomain: normalized.domain,
+      ...addressOf(body.email),
       code: body.code,
-      ...(ctx.get('x-client-version') ? { clientVersion: ctx.get('x-client-version') } : {}),
+      ...clientVersionOf(ctx),
     });
     const token = await startSession(deps, ctx, user._id, ['otp']);
     ctx.body = { id: user._id, token };
@@ -52,13 +60,11 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.post('/v1/auth/password', async (ctx) => {
     const body = parse(passwordSignInBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
     const { user, amr } = await passwordSignIn(deps, {
-      email: normalized.email,
-      emailDomain: normalized.domain,
+      ...addressOf(body.email),
       password: body.password,
       ...(body.totp ? { totp: body.totp } : {}),
-      ...(ctx.get('x-client-version') ? { clientVersion: ctx.get('x-client-version') } : {}),
+      ...clientVersionOf(ctx),
     });
     const token = await startSession(deps, ctx, user._id, amr);
     ctx.body = { token };
@@ -68,21 +74,18 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
   // enforce SSO (or a break-glass account), at most one a minute.
   router.post('/v1/auth/email-code/start', async (ctx) => {
     const body = parse(emailCodeStartBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
-    await startEmailCodeSignIn(deps, { email: normalized.email, emailDomain: normalized.domain });
+    await startEmailCodeSignIn(deps, addressOf(body.email));
     ctx.status = 202;
     ctx.body = { status: 'code_sent' };
   });
 
   router.post('/v1/auth/email-code/verify', async (ctx) => {
     const body = parse(emailCodeVerifyBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
     const { user, amr } = await verifyEmailCodeSignIn(deps, {
-      email: normalized.email,
-      emailDomain: normalized.domain,
+      ...addressOf(body.email),
       code: body.code,
       ...(body.totp ? { totp: body.totp } : {}),
-      ...(ctx.get('x-client-version') ? { clientVersion: ctx.get('x-client-version') } : {}),
+      ...clientVersionOf(ctx),
     });
     const token = await startSession(deps, ctx, user._id, amr);
     ctx.body = { token };
@@ -91,8 +94,7 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
   // 202 for every address: a link goes only to an account that needs a password (see the service).
   router.post('/v1/auth/password/setup/start', async (ctx) => {
     const body = parse(passwordSetupStartBody, ctx.request.body);
-    const normalized = orThrow(normalizeEmail(body.email));
-    await startPasswordSetup(deps, { email: normalized.email, emailDomain: normalized.domain });
+    await startPasswordSetup(deps, addressOf(body.email));
     ctx.status = 202;
     ctx.body = { status: 'link_sent' };
   });
