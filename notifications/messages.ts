@@ -6,24 +6,40 @@ import { outboxMessageId, type OutboxMessage } from '../db/outbox';
 
 const HOUR_MS = 3_600_000;
 
-/**
- * The sign-up code. Every code is its own message (a random part in the ID: the code itself must
- * not feed an ID that ends up in Temporal); enqueueing this same object again stays one message.
- */
-export function signUpCodeMessage(fields: {
+interface CodeFields {
   userId: UserId;
   to: string;
   code: string;
   issuedAt: Date;
   expiresAt: Date;
-}): OutboxMessage {
+}
+
+/**
+ * A one-time code. Every code is its own message (a random part in the ID: the code itself must
+ * not feed an ID that ends up in Temporal); enqueueing this same object again stays one message.
+ */
+function codeMessage(
+  kind: 'sign_up_code' | 'sign_in_code',
+  fields: CodeFields,
+  text: (minutes: number) => { subject: string; lines: string[] },
+): OutboxMessage {
   const minutes = Math.max(1, Math.round((fields.expiresAt.getTime() - fields.issuedAt.getTime()) / 60_000));
+  const { subject, lines } = text(minutes);
   return {
-    id: outboxMessageId('sign_up_code', fields.userId, randomUUID()),
-    kind: 'sign_up_code',
+    id: outboxMessageId(kind, fields.userId, randomUUID()),
+    kind,
     to: fields.to,
+    subject,
+    text: lines.join('\n'),
+    expiresAt: fields.expiresAt,
+  };
+}
+
+/** The sign-up code. */
+export function signUpCodeMessage(fields: CodeFields): OutboxMessage {
+  return codeMessage('sign_up_code', fields, (minutes) => ({
     subject: 'Your verification code',
-    text: [
+    lines: [
       `Your verification code is ${fields.code}`,
       '',
       `Enter it to confirm this email address and finish creating your account. It works once and`,
@@ -31,9 +47,8 @@ export function signUpCodeMessage(fields: {
       '',
       'If you did not try to create an account, ignore this email: without this code no account',
       'with your address can be used.',
-    ].join('\n'),
-    expiresAt: fields.expiresAt,
-  };
+    ],
+  }));
 }
 
 /**
@@ -59,29 +74,18 @@ export function accountExistsMessage(fields: { userId: UserId; to: string; now: 
   };
 }
 
-/** An email sign-in code; like the sign-up code, every code is its own message. */
-export function signInCodeMessage(fields: {
-  userId: UserId;
-  to: string;
-  code: string;
-  issuedAt: Date;
-  expiresAt: Date;
-}): OutboxMessage {
-  const minutes = Math.max(1, Math.round((fields.expiresAt.getTime() - fields.issuedAt.getTime()) / 60_000));
-  return {
-    id: outboxMessageId('sign_in_code', fields.userId, randomUUID()),
-    kind: 'sign_in_code',
-    to: fields.to,
+/** An email sign-in code. */
+export function signInCodeMessage(fields: CodeFields): OutboxMessage {
+  return codeMessage('sign_in_code', fields, (minutes) => ({
     subject: 'Your sign-in code',
-    text: [
+    lines: [
       `Your sign-in code is ${fields.code}`,
       '',
       `Enter it to sign in. It works once and expires in ${minutes} minutes.`,
       '',
       'If you did not try to sign in, ignore this email: without this code nobody can use it.',
-    ].join('\n'),
-    expiresAt: fields.expiresAt,
-  };
+    ],
+  }));
 }
 
 /** Where a password-setup link points: the web app (first allowed return origin) with the token. */
