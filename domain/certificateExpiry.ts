@@ -51,7 +51,8 @@ export function dueExpiryNotice(notAfter: Date, now: Date): ExpiryNotice | null 
  */
 export function hasSuccessor(certificate: CertificateFacts, all: readonly CertificateFacts[]): boolean {
   return all.some(
-    (other) => other.sha256 !== certificate.sha256 && other.notAfter.getTime() > certificate.notAfter.getTime(),
+    (other) =>
+      other.sha256 !== certificate.sha256 && other.notAfter.getTime() > certificate.notAfter.getTime(),
   );
 }
 
