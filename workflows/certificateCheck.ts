@@ -3,12 +3,13 @@
 // the metadata URL (when the connection has one) and sends the expiry notices due (30, 14 and 7
 // days before, and once expired; activities/certificates.ts). Only connection IDs and counts pass
 // through the history, never certificates. Large deployments continue as new every
-// PAGES_PER_RUN pages so each run's history stays small.
+// PAGES_PER_RUN pages so each run's history stays small. The schedule starts it with no input.
 import { ActivityFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CertificateCheckInput, CertificateCheckTotals } from './shared';
 
 const PAGE_SIZE = 50;
+/** Pages before the run continues as new: about 3,000 history events at most. */
 const PAGES_PER_RUN = 20;
 
 const { listCertificateConnectors } = proxyActivities<Activities>({
@@ -30,9 +31,11 @@ export async function certificateCheck(input: CertificateCheckInput = {}): Promi
     notices: 0,
     failed: 0,
   };
+  const pageSize = input.pageSize ?? PAGE_SIZE;
+  const pagesPerRun = input.pagesPerRun ?? PAGES_PER_RUN;
   let after = input.after ?? null;
-  for (let page = 0; page < PAGES_PER_RUN; page++) {
-    const { connectorIds, next } = await listCertificateConnectors({ after, limit: PAGE_SIZE });
+  for (let page = 0; page < pagesPerRun; page++) {
+    const { connectorIds, next } = await listCertificateConnectors({ after, limit: pageSize });
     const results = await Promise.all(
       connectorIds.map((connectorId) =>
         checkConnectorCertificates({ connectorId }).catch((error: unknown) => {
@@ -55,5 +58,5 @@ export async function certificateCheck(input: CertificateCheckInput = {}): Promi
     if (next === null) return totals;
     after = next;
   }
-  return continueAsNew<typeof certificateCheck>({ after, totals });
+  return continueAsNew<typeof certificateCheck>({ ...input, after, totals });
 }

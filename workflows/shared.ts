@@ -156,6 +156,9 @@ export interface CertificateCheckTotals {
 }
 
 export interface CertificateCheckInput {
+  /** Connections per page and pages per run; the defaults suit production (tests make them small). */
+  pageSize?: number;
+  pagesPerRun?: number;
   /** Carried across continueAsNew: the last connection ID done, and the totals so far. */
   after?: string | null;
   totals?: CertificateCheckTotals;

@@ -282,6 +282,23 @@ describe('connections from a metadata URL follow the IdP certificate rotation', 
   });
 });
 
+describe('the check run', () => {
+  it('goes through every active SAML connection a page at a time, continuing as new', async () => {
+    const connections = await stack.services.c.connectors.countDocuments({ type: 'saml', status: 'active' });
+    expect(connections).toBeGreaterThanOrEqual(3);
+    const client = stack.services.temporal;
+    const handle = await client.workflow.start('certificateCheck', {
+      taskQueue: stack.config.temporalTaskQueue,
+      workflowId: `certificate-check-paged-${Date.now()}`,
+      args: [{ pageSize: 1, pagesPerRun: 2 }],
+    });
+    const totals = (await handle.result()) as CertificateCheckTotals;
+    expect(totals).toMatchObject({ connections, failed: 0 });
+    const first = await client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
+    expect(first.status.name).toBe('CONTINUED_AS_NEW');
+  });
+});
+
 describe('the schedule', () => {
   it('is created once by workers starting together, with the configured interval and no overlap', async () => {
     const settings = { taskQueue: `${stack.config.temporalTaskQueue}-replicas`, intervalMs: DAY };
