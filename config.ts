@@ -112,6 +112,7 @@ const envSchema = z.object({
   TEARDOWN_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   TEARDOWN_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(1_000).default(100),
   PASSWORD_SETUP_TTL: positiveDuration('7d'),
+  CERTIFICATE_CHECK_INTERVAL: positiveDuration('24h'),
   DATA_DIR: z.string().min(1).default('.data'),
 });
 
@@ -154,6 +155,8 @@ export interface Config {
   /** Accounts an organization may exempt from its SSO enforcement (break-glass), each with TOTP. */
   breakGlassMax: number;
   teardown: TeardownConfig;
+  /** How often the worker's schedule checks IdP certificates and refreshes metadata URLs. */
+  certificateCheckIntervalMs: number;
   dataDir: string;
 }
 
@@ -308,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       batchSize: e.TEARDOWN_BATCH_SIZE,
       batchesPerRun: e.TEARDOWN_BATCHES_PER_RUN,
     },
+    certificateCheckIntervalMs: e.CERTIFICATE_CHECK_INTERVAL,
     dataDir: e.DATA_DIR,
   };
 }

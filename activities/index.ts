@@ -5,6 +5,7 @@ import { insecureHttpPolicy } from '../domain/idpUrls';
 import type { Collections } from '../db/collections';
 import type { Logger } from '../logger';
 import type { KeyRing } from '../security/keys';
+import { createCertificateActivities } from './certificates';
 import { createDnsActivities } from './dns';
 import { createDomainActivities } from './domains';
 import { createIdentityActivities } from './identities';
@@ -24,6 +25,14 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const dns = createDnsActivities({ servers: deps.config.dnsServers, timeoutMs: deps.config.dnsTimeoutMs });
+  const idpMetadata = createIdpMetadataActivities({
+    timeoutMs: 10_000,
+    fetchPolicy: {
+      httpsOnly: deps.config.env === 'production',
+      allowedNetworks: deps.config.idpFetchAllowedNetworks,
+    },
+    insecureHttp: insecureHttpPolicy(deps.config.env),
+  });
   return {
     ...createDomainActivities({ c: deps.c, clock: deps.clock, lookupTxt: dns.lookupTxt }),
     ...createIdentityActivities({ c: deps.c, clock: deps.clock, userIdKey: deps.keys.current('user-id') }),
@@ -46,13 +55,13 @@ export function createActivities(deps: ActivityDeps) {
       appOrigin: deps.config.allowedReturnOrigins[0] ?? new URL(deps.config.publicUrl).origin,
       taskQueue: deps.config.temporalTaskQueue,
     }),
-    ...createIdpMetadataActivities({
-      timeoutMs: 10_000,
-      fetchPolicy: {
-        httpsOnly: deps.config.env === 'production',
-        allowedNetworks: deps.config.idpFetchAllowedNetworks,
-      },
-      insecureHttp: insecureHttpPolicy(deps.config.env),
+    ...idpMetadata,
+    ...createCertificateActivities({
+      c: deps.c,
+      clock: deps.clock,
+      logger: deps.logger,
+      taskQueue: deps.config.temporalTaskQueue,
+      fetchIdpSettings: (url) => idpMetadata.fetchIdpMetadata({ url }),
     }),
     ...createOidcDiscoveryActivities({
       timeoutMs: 10_000,

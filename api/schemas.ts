@@ -280,6 +280,14 @@ export const teardownResponse = z
     finishedAt: timestamp.nullable(),
   })
   .describe("A connection's teardown (docs/rules.md, rule 10)");
+export const certificateResponse = z.strictObject({
+  sha256: z.string().nullable().describe('SHA-256 fingerprint, as `AB:CD:…`'),
+  notAfter: timestamp.nullable().describe('End of validity'),
+  daysLeft: z
+    .int()
+    .nullable()
+    .describe('Whole days until notAfter: 0 on its last day, negative once expired'),
+});
 export const connectorResponse = z.strictObject({
   id: connectorId,
   orgId,
@@ -305,7 +313,7 @@ export const connectorResponse = z.strictObject({
       ssoBinding: samlBinding,
       metadataUrl: z.url().nullable(),
       certificates: z
-        .array(z.strictObject({ sha256: z.string().nullable() }))
+        .array(certificateResponse)
         .describe('Fingerprints only: the certificates themselves are not echoed'),
     })
     .nullable(),

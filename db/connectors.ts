@@ -1,4 +1,4 @@
-import type { OrgId } from '../domain/ids';
+import type { ConnectorId, OrgId } from '../domain/ids';
 import { isDuplicateKeyError, type Collections, type ConnectorDoc } from './collections';
 
 /**
@@ -89,4 +89,39 @@ export async function findDomainConnection(
     c.domains.findOne({ orgId: connector.orgId, domain, status: 'verified' }),
   ]);
   return { connector, domainVerified: verified !== null, businessPlan: org?.plan === 'business' };
+}
+
+/** Active SAML connections after `after` in ID order, a page at a time (the daily certificate check). */
+export async function listSamlConnectorIds(
+  c: Collections,
+  after: string | null,
+  limit: number,
+): Promise<ConnectorId[]> {
+  const docs = await c.connectors
+    .find(
+      { type: 'saml', status: 'active', ...(after ? { _id: { $gt: after as ConnectorId } } : {}) },
+      { projection: { _id: 1 } },
+    )
+    .sort({ _id: 1 })
+    .limit(limit)
+    .toArray();
+  return docs.map((doc) => doc._id);
+}
+
+/**
+ * The certificates a metadata URL now lists. Conditional on the connection still being active and
+ * still reading that URL, so a connection deleted or changed meanwhile is left as it is.
+ */
+export async function setMetadataCertificates(
+  c: Collections,
+  connectorId: ConnectorId,
+  metadataUrl: string,
+  certificates: string[],
+  now: Date,
+): Promise<boolean> {
+  const result = await c.connectors.updateOne(
+    { _id: connectorId, status: 'active', 'saml.metadataUrl': metadataUrl },
+    { $set: { 'saml.certificates': certificates, updatedAt: now } },
+  );
+  return result.matchedCount === 1;
 }

@@ -25,3 +25,22 @@ export async function ensureMembership(
 export function listMemberships(c: Collections, userId: UserId): Promise<MembershipDoc[]> {
   return c.memberships.find({ userId }).toArray();
 }
+
+/** Members of an organization with one of `roles`, with their email (who hears about the org's settings). */
+export async function listMembersWithRoles(
+  c: Collections,
+  orgId: OrgId,
+  roles: readonly string[],
+  limit: number,
+): Promise<{ userId: UserId; email: string }[]> {
+  const memberships = await c.memberships
+    .find({ orgId, role: { $in: [...roles] } }, { projection: { userId: 1 } })
+    .sort({ _id: 1 })
+    .limit(limit)
+    .toArray();
+  if (memberships.length === 0) return [];
+  const users = await c.users
+    .find({ _id: { $in: memberships.map((membership) => membership.userId) } }, { projection: { email: 1 } })
+    .toArray();
+  return users.map((user) => ({ userId: user._id, email: user.email }));
+}

@@ -1,6 +1,7 @@
 // The text of every email the product sends. Messages name no account IDs and say only what the
 // mailbox's owner needs; a code is the only secret in them, and the outbox drops it once sent.
 import { randomUUID } from 'node:crypto';
+import type { ExpiryNotice } from '../domain/certificateExpiry';
 import type { UserId } from '../domain/ids';
 import { outboxMessageId, type OutboxMessage } from '../db/outbox';
 
@@ -164,4 +165,75 @@ export function passwordSetupMessage(fields: {
     ),
     expiresAt: fields.expiresAt,
   };
+}
+
+/**
+ * An IdP signing certificate of a connection expires soon (or has): one message per admin, per
+ * certificate and per notice (30, 14, 7 days, expired), however often the daily check runs.
+ */
+export function certificateExpiryMessage(fields: {
+  connectorId: string;
+  connectorName: string;
+  sha256: string;
+  notAfter: Date;
+  daysLeft: number;
+  notice: ExpiryNotice;
+  /** The connection reads its IdP metadata from a URL and picks up a new certificate by itself. */
+  metadataUrl: string | null;
+  /** Another certificate of the connection stays valid longer. */
+  hasSuccessor: boolean;
+  userId: UserId;
+  to: string;
+  now: Date;
+}): OutboxMessage {
+  const expired = fields.notice === 'expired';
+  const when = fields.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const subject = expired
+    ? `Single sign-on certificate expired: ${fields.connectorName}`
+    : `Single sign-on certificate expires in ${fields.daysLeft} ${fields.daysLeft === 1 ? 'day' : 'days'}: ${fields.connectorName}`;
+  const fix = fields.metadataUrl
+    ? [
+        'This connection reads your identity provider metadata daily from',
+        fields.metadataUrl,
+        'and picks up a new certificate as soon as your identity provider lists it: add the new',
+        'signing certificate in your identity provider now, before the old one expires.',
+      ]
+    : [
+        'Create a new signing certificate in your identity provider and add it to this connection',
+        '(or recreate the connection from the new metadata) before the old one expires.',
+      ];
+  return {
+    id: certificateExpiryMessageId(fields.connectorId, fields.sha256, fields.notice, fields.userId),
+    kind: 'certificate_expiry',
+    to: fields.to,
+    subject,
+    text: [
+      expired
+        ? `The signing certificate of your single sign-on connection "${fields.connectorName}" expired on ${when}.`
+        : `The signing certificate of your single sign-on connection "${fields.connectorName}" expires on ${when}.`,
+      `Certificate SHA-256 fingerprint: ${fields.sha256}`,
+      '',
+      expired
+        ? 'Sign-ins signed with it are refused.'
+        : 'Once it expires, sign-ins signed with it are refused.',
+      ...(fields.hasSuccessor
+        ? [
+            'This connection also trusts a certificate that stays valid longer: if your identity provider',
+            'already signs with that one, nothing else is needed.',
+          ]
+        : []),
+      '',
+      ...fix,
+    ].join('\n'),
+    expiresAt: new Date(fields.now.getTime() + 72 * HOUR_MS),
+  };
+}
+
+export function certificateExpiryMessageId(
+  connectorId: string,
+  sha256: string,
+  notice: ExpiryNotice,
+  userId: UserId,
+): string {
+  return outboxMessageId('certificate_expiry', connectorId, sha256, String(notice), userId);
 }

@@ -1,5 +1,6 @@
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { installTemporalRuntime } from '../temporal/runtime';
+import { ensureCertificateCheckSchedule } from '../temporal/schedules';
 import { createWorker } from '../temporal/worker';
 import type { Services } from './services';
 
@@ -15,6 +16,15 @@ export async function runWorker(
   options: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {},
 ): Promise<RunningWorker> {
   installTemporalRuntime(services.logger);
+  // Every worker makes sure the daily certificate check is scheduled (idempotent across replicas).
+  await ensureCertificateCheckSchedule(
+    services.temporal,
+    {
+      taskQueue: options.taskQueue ?? services.config.temporalTaskQueue,
+      intervalMs: services.config.certificateCheckIntervalMs,
+    },
+    services.logger,
+  );
   const { worker, connection } = await createWorker({
     address: services.temporalAddress,
     namespace: services.config.temporalNamespace,

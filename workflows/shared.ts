@@ -134,3 +134,32 @@ export const expediteTeardownUpdate = defineUpdate<TeardownProgress, []>('expedi
 export function connectorTeardownWorkflowId(teardownId: string): string {
   return `connector-teardown-${teardownId}`;
 }
+
+// IdP certificate expiry and metadata refresh (workflows/certificateCheck.ts)
+
+/** The schedule that runs the check, one per task queue (see temporal/schedules.ts). */
+export function certificateCheckScheduleId(taskQueue: string): string {
+  return `certificate-check-${taskQueue}`;
+}
+
+export interface CertificateCheckTotals {
+  /** SAML connections looked at. */
+  connections: number;
+  /** Connections whose certificates changed with their metadata URL's document. */
+  refreshed: number;
+  /** Metadata URLs that could not be read (or described another IdP): certificates kept. */
+  refreshFailures: number;
+  /** Expiry notices due (each recorded and sent once, however often it is due). */
+  notices: number;
+  /** Connections whose check failed after its retries; the next day's run tries again. */
+  failed: number;
+}
+
+export interface CertificateCheckInput {
+  /** Connections per page and pages per run; the defaults suit production (tests make them small). */
+  pageSize?: number;
+  pagesPerRun?: number;
+  /** Carried across continueAsNew: the last connection ID done, and the totals so far. */
+  after?: string | null;
+  totals?: CertificateCheckTotals;
+}

@@ -2,11 +2,18 @@
 // gate, verified domains, IdP settings, claiming the domains) lives in api/services/connectors.ts.
 import Router from '@koa/router';
 import { z } from 'zod';
-import { parseCertificate } from '../../sso/certificates';
-import { connectorResponse, createConnectorBody, patchConnectorBody, teardownResponse } from '../schemas';
+import { certificateFacts } from '../../sso/certificates';
+import {
+  certificateResponse,
+  connectorResponse,
+  createConnectorBody,
+  patchConnectorBody,
+  teardownResponse,
+} from '../schemas';
 import type { ConnectorDoc, TeardownDoc } from '../../db/collections';
 import { findTeardown } from '../../db/teardown';
 import { mergeAttributeMapping } from '../../domain/attributeMapping';
+import { daysLeft } from '../../domain/certificateExpiry';
 import { DomainError } from '../../domain/errors';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import { spUrls } from '../../sso/connectorUrls';
@@ -46,6 +53,17 @@ async function teardownsOf(deps: ApiDeps, connectors: ConnectorDoc[]): Promise<M
   return new Map(docs.map((doc) => [doc._id, doc]));
 }
 
+/** A trusted IdP certificate: its fingerprint, end of validity and whole days left (negative once expired). */
+function certificateView(pem: string, now: Date): z.output<typeof certificateResponse> {
+  const facts = certificateFacts(pem);
+  if (!facts) return { sha256: null, notAfter: null, daysLeft: null };
+  return {
+    sha256: facts.sha256,
+    notAfter: facts.notAfter.toISOString(),
+    daysLeft: daysLeft(facts.notAfter, now),
+  };
+}
+
 function connectorView(
   deps: ApiDeps,
   connector: ConnectorDoc,
@@ -67,9 +85,7 @@ function connectorView(
       ssoBinding: connector.saml.ssoBinding ?? 'HTTP-Redirect',
       metadataUrl: connector.saml.metadataUrl,
       // Fingerprints let an admin check which certificates are trusted without echoing them whole.
-      certificates: connector.saml.certificates.map((pem) => ({
-        sha256: parseCertificate(pem)?.fingerprint256 ?? null,
-      })),
+      certificates: connector.saml.certificates.map((pem) => certificateView(pem, deps.clock())),
     },
     oidc: oidcView(connector),
     sp: spUrls(deps.config.publicUrl, connector._id),

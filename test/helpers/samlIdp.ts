@@ -32,8 +32,11 @@ const NS = {
 
 const keys = new Map<string, TestIdpKey>();
 
-/** A key pair and certificate per name, made once per process (key generation is the slow part). */
-export function testIdpKey(name = 'primary'): TestIdpKey {
+/**
+ * A key pair and certificate per name, made once per process (key generation is the slow part).
+ * The certificate is valid for a year unless `notAfter` says otherwise (the first call decides).
+ */
+export function testIdpKey(name = 'primary', validity: { notAfter?: Date } = {}): TestIdpKey {
   const cached = keys.get(name);
   if (cached) return cached;
   const pair = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
@@ -41,7 +44,7 @@ export function testIdpKey(name = 'primary'): TestIdpKey {
   certificate.publicKey = pair.publicKey;
   certificate.serialNumber = `01${randomBytes(8).toString('hex')}`;
   certificate.validity.notBefore = new Date(Date.now() - 24 * 3600_000);
-  certificate.validity.notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
+  certificate.validity.notAfter = validity.notAfter ?? new Date(Date.now() + 365 * 24 * 3600_000);
   const subject = [{ name: 'commonName', value: `Test IdP ${name}` }];
   certificate.setSubject(subject);
   certificate.setIssuer(subject);

@@ -37,6 +37,8 @@ export async function startTestStack(
     /** Listen on a port known in advance, so PUBLIC_URL is the real address (browser flows). */ fixedPort?: boolean;
     /** Where the API and worker log (e.g. to read the logs back); LOG_LEVEL's logger otherwise. */
     logger?: Logger;
+    /** The time the API and the activities see (a test clock); the real time otherwise. */
+    clock?: () => Date;
   } = {},
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
@@ -62,6 +64,7 @@ export async function startTestStack(
     { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
     options.logger ?? createLogger(config.logLevel),
   );
+  if (options.clock) services.clock = options.clock;
   const startWorker = async () => runWorker(services, { workflowBundle: await workflowBundle() });
   const worker = options.worker === false ? undefined : await startWorker();
   const api = await runApi(services, port);

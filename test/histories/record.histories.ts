@@ -147,6 +147,17 @@ it('records a metadata URL fetch', async () => {
   await save('idpMetadataFetch', handle.workflowId);
 });
 
+it('records a certificate check', async () => {
+  await createSamlConnection(stack, dns);
+  const handle = await stack.services.temporal.workflow.start('certificateCheck', {
+    taskQueue: stack.config.temporalTaskQueue,
+    workflowId: 'certificate-check-history',
+    args: [{}],
+  });
+  expect(await handle.result()).toMatchObject({ failed: 0 });
+  await save('certificateCheck', handle.workflowId);
+});
+
 it('records an OpenID provider discovery', async () => {
   const idp = await startOidcProvider();
   try {

@@ -14,6 +14,7 @@ const DIR = join(import.meta.dirname, '..', 'histories');
 const HISTORIES = readdirSync(DIR).filter((name) => name.endsWith('.json'));
 const WORKFLOW_TYPES = [
   'accountLinking',
+  'certificateCheck',
   'connectorTeardown',
   'domainVerification',
   'emailDelivery',
