@@ -408,6 +408,8 @@ const signInFailureDetails = z
       distinctValues: z.int(),
     }),
     statusCodes: z.array(shortText),
+    expectedTenant: shortText,
+    receivedTenant: shortText,
   })
   .partial()
   .describe("What the IdP's answer showed about its configuration; never personal data");

@@ -18,7 +18,7 @@ import {
 } from './attributeMapping';
 import type { MappedProfile } from './attributeMapping';
 import { normalizeEmail } from './email';
-import { DomainError } from './errors';
+import { DomainError, ERRORS } from './errors';
 import { ambiguousEmail } from './identityAmbiguity';
 import { refusalWithDetails } from './signInDiagnostics';
 
@@ -174,7 +174,11 @@ export function entraSubject(
       'oidc_token_invalid',
       'The ID token has no tid or oid claim (not an Entra ID token)',
     );
-  if (tenantId === null || tid !== tenantId.toLowerCase()) return new DomainError('oidc_tenant_mismatch');
+  if (tenantId === null || tid !== tenantId.toLowerCase())
+    return refusalWithDetails('oidc_tenant_mismatch', ERRORS.oidc_tenant_mismatch.title, {
+      receivedTenant: tid,
+      ...(tenantId === null ? {} : { expectedTenant: tenantId }),
+    });
   return `${tid}:${oid}`;
 }
 

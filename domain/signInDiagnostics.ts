@@ -39,6 +39,9 @@ export interface SignInFailureDetails {
   ambiguous?: { source: 'email' | 'subject'; names: string[]; distinctValues: number };
   /** SAML status URNs of an IdP error response. */
   statusCodes?: string[];
+  /** Entra: the connection's tenant and the one the (validated) token came from. */
+  expectedTenant?: string;
+  receivedTenant?: string;
 }
 
 /** Carries a refusal's details in `cause` to the diagnostics, so they never reach the answer. */
@@ -91,6 +94,8 @@ export function sanitizeDetails(details: SignInFailureDetails): SignInFailureDet
     'notOnOrAfter',
     'checkedAt',
     'emailDomain',
+    'expectedTenant',
+    'receivedTenant',
   ] as const;
   for (const key of texts) {
     const value = details[key];
@@ -167,6 +172,9 @@ function specificHint(code: ErrorCode, d: SignInFailureDetails): string | undefi
       return `email outside the connection's domains: the IdP sent an address at ${quoted(d.emailDomain)}, this connection's domains are ${listed(d.allowedDomains ?? [])}`;
     case 'sso_ambiguous_identity':
       return ambiguityHint(d);
+    case 'oidc_tenant_mismatch':
+      if (d.receivedTenant === undefined) return undefined;
+      return `tenant mismatch: the ID token comes from the Entra tenant ${quoted(d.receivedTenant)}, this connection's tenant is ${quoted(d.expectedTenant ?? 'none')}; a multi-tenant app registration lets other tenants' users reach this connection`;
     case 'jit_disabled':
       return 'no account exists for this person and just-in-time provisioning is off for this connection';
     case 'saml_unsolicited_response':

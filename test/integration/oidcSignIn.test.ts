@@ -461,11 +461,20 @@ describe('sign-in diagnostics', () => {
       undefined,
     );
     expect(replayed.status).toBe(400);
-    expect(await attempts(connection)).toMatchObject([
+    const recorded = await attempts(connection);
+    expect(recorded).toMatchObject([
       { protocol: 'oidc', outcome: 'failed', code: 'oidc_state_invalid' },
       { protocol: 'oidc', outcome: 'succeeded', path: 'jit', code: null },
-      { protocol: 'oidc', outcome: 'failed', code: 'oidc_tenant_mismatch' },
+      {
+        protocol: 'oidc',
+        outcome: 'failed',
+        code: 'oidc_tenant_mismatch',
+        details: { expectedTenant: idp.tenantId },
+      },
     ]);
+    expect(recorded[2]?.hint).toMatch(
+      /^tenant mismatch: the ID token comes from the Entra tenant "[0-9a-f-]{36}"/,
+    );
   });
 
   it('refuses an ID token whose email claim gives two addresses (rule 11) and says so', async () => {
