@@ -8,7 +8,7 @@ import type { ConnectorDoc } from '../../db/collections';
 import { consumeOidcRequest, saveOidcRequest } from '../../db/oidcRequests';
 import { DomainError, orThrow } from '../../domain/errors';
 import type { ConnectorId, UserId } from '../../domain/ids';
-import { oidcIdentity } from '../../domain/oidcClaims';
+import { claimsToAttributes, oidcIdentity } from '../../domain/oidcClaims';
 import type { UntrustedFetchOptions } from '../../security/untrustedFetch';
 import { spUrls } from '../../sso/connectorUrls';
 import { OidcError } from '../../sso/oidc/errors';
@@ -24,7 +24,6 @@ import { untrustedCustomFetch } from '../../sso/oidc/safeFetch';
 import type { ApiDeps } from '../context';
 import { openClientSecret } from './oidcConnectors';
 import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
-import { claimsToAttributes } from '../../domain/oidcClaims';
 import { connectorForLogin, loginReturnTo, signInAs } from './ssoSignIn';
 
 const TIMEOUT_MS = 10_000;

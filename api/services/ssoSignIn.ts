@@ -1,7 +1,8 @@
 // SP-initiated SSO sign-in: the login request to the IdP and the assertion consumer's part after
 // the HTTP edge. Every response from the IdP is hostile until sso/saml has validated it; then the
 // relay state and the browser binding are checked, the profile is mapped and parked in a sign-in
-// attempt, and the ssoSignIn workflow decides who signs in (linking, JIT, refusals).
+// attempt, and the ssoSignIn workflow decides who signs in (linking, JIT, refusals). Each attempt,
+// answered or refused, is recorded for the connection's admin (signInDiagnostics.ts).
 import type { ConnectorDoc } from '../../db/collections';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { insertSignInAttempt } from '../../db/signInAttempts';
@@ -14,9 +15,9 @@ import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
 import { SamlValidationError } from '../../sso/saml/errors';
 import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
 import { ambiguousEmail } from '../../domain/identityAmbiguity';
+import { refusalWithDetails } from '../../domain/signInDiagnostics';
 import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
-import { refusalWithDetails } from '../../domain/signInDiagnostics';
 import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
 import { assertSsoSignInAllowed } from './enforcement';
 import { runSsoSignIn, ssoSignInWorkflowId } from '../workflowClient';
