@@ -99,6 +99,7 @@ const envSchema = z.object({
   SAML_CLOCK_SKEW: duration('60s'),
   SAML_REQUEST_TTL: duration('10m'),
   SIGN_IN_WAIT: duration('10s'),
+  SIGN_IN_DIAGNOSTICS_TTL: positiveDuration('30d'),
   IDP_FETCH_ALLOWED_NETWORKS: list.pipe(
     z.array(z.string().refine((text) => ipaddr.isValidCIDR(text), 'expected a network such as 10.0.0.0/8')),
   ),
@@ -149,6 +150,8 @@ export interface Config {
   domainVerification: DomainVerificationTimings;
   saml: { clockSkewMs: number; requestTtlMs: number };
   signInWaitMs: number;
+  /** How long the record of each SSO sign-in attempt (sign-in diagnostics) is kept. */
+  signInDiagnosticsTtlMs: number;
   /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
   idpFetchAllowedNetworks: string[];
   email: EmailConfig;
@@ -298,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
+    signInDiagnosticsTtlMs: e.SIGN_IN_DIAGNOSTICS_TTL,
     idpFetchAllowedNetworks: e.IDP_FETCH_ALLOWED_NETWORKS,
     email: {
       smtpUrl: e.SMTP_URL,

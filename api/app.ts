@@ -16,6 +16,7 @@ import { meRoutes } from './routes/me';
 import { mfaRoutes } from './routes/mfa';
 import { orgRoutes } from './routes/orgs';
 import { provisioningRoutes } from './routes/provisioning';
+import { signInDiagnosticRoutes } from './routes/signInDiagnostics';
 import { ssoRoutes } from './routes/sso';
 import { userRoutes } from './routes/users';
 
@@ -57,6 +58,7 @@ export function apiRouters(deps: ApiDeps): Router<ApiState>[] {
     connectorRoutes(deps),
     userRoutes(deps),
     provisioningRoutes(deps),
+    signInDiagnosticRoutes(deps),
     authRoutes(deps),
     ssoRoutes(deps),
     meRoutes(deps),

@@ -230,6 +230,15 @@ export const OPERATIONS: Operation[] = [
     response: schemas.provisioningListResponse,
   },
   {
+    method: 'get',
+    path: '/v1/orgs/:orgId/connectors/:connectorId/sign-in-attempts',
+    summary: "Sign-in diagnostics: the connection's SSO sign-in attempts, newest first, with hints",
+    auth: 'org',
+    success: 200,
+    query: schemas.signInAttemptsQuery,
+    response: schemas.signInAttemptsResponse,
+  },
+  {
     method: 'post',
     path: '/v1/orgs/:orgId/provisioning/:id/retry',
     summary: 'Retry a failed provisioning',

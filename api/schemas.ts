@@ -10,6 +10,7 @@ import { ENTRA_TENANT_ID } from '../domain/oidcClaims';
 import { TEARDOWN_PHASES } from '../domain/teardown';
 import { parseCertificate } from '../sso/certificates';
 import { PROVISIONING_WORKFLOW_TYPES } from '../workflows/shared';
+import { SIGN_IN_PATHS } from '../domain/signInDiagnostics';
 
 // Shared pieces of responses
 const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[a-f0-9]{32}$`));
@@ -384,6 +385,59 @@ export const provisioningListResponse = z.strictObject({
   ),
 });
 export const provisioningRetryResponse = z.strictObject({ id: z.string(), runId: z.string() });
+
+// Sign-in diagnostics (api/services/signInDiagnostics.ts)
+export const signInAttemptsQuery = z.object({
+  outcome: z.enum(['failed', 'succeeded']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(512).optional().describe('nextCursor of the previous page'),
+});
+const shortText = z.string().max(200);
+const signInFailureDetails = z
+  .strictObject({
+    expectedAudience: shortText,
+    receivedAudiences: z.array(shortText),
+    expectedIssuer: shortText,
+    receivedIssuer: shortText,
+    expectedDestination: shortText,
+    receivedDestination: shortText,
+    signingCertificateSha256: shortText,
+    trustedCertificatesSha256: z.array(shortText),
+    notBefore: shortText,
+    notOnOrAfter: shortText,
+    checkedAt: shortText,
+    clockSkewSeconds: z.number(),
+    attributeNames: z.array(shortText),
+    emailDomain: shortText,
+    allowedDomains: z.array(shortText),
+    ambiguous: z.strictObject({
+      source: z.enum(['email', 'subject']),
+      names: z.array(shortText),
+      distinctValues: z.int(),
+    }),
+    statusCodes: z.array(shortText),
+    expectedTenant: shortText,
+    receivedTenant: shortText,
+  })
+  .partial()
+  .describe("What the IdP's answer showed about its configuration; never personal data");
+export const signInAttemptsResponse = z.strictObject({
+  attempts: z.array(
+    z.strictObject({
+      id: z.string(),
+      connectorId,
+      protocol: z.enum(['saml', 'oidc']),
+      outcome: z.enum(['succeeded', 'failed']),
+      path: z.enum(SIGN_IN_PATHS).nullable().describe('How a successful sign-in went'),
+      userId: userId.nullable(),
+      code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]).nullable(),
+      hint: z.string().nullable().describe('For the admin, plain text (not HTML)'),
+      details: signInFailureDetails.nullable(),
+      at: timestamp,
+    }),
+  ),
+  nextCursor: z.string().nullable().describe('Pass as cursor for the next (older) page; null on the last'),
+});
 
 // End-user SSO
 export const loginQuery = z.object({ returnTo: z.string().max(2048).optional() });

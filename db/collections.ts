@@ -7,6 +7,7 @@ import type { DomainStatus } from '../domain/domainVerification';
 import type { EmailVerification } from '../domain/signInPolicy';
 import type { OidcProviderMetadata } from '../sso/oidc/oidcClient';
 import type { TeardownPhase } from '../domain/teardown';
+import type { SignInDiagnosticDoc } from './signInDiagnostics';
 
 export type Plan = 'free' | 'team' | 'business';
 
@@ -340,6 +341,7 @@ export interface Collections {
   teardowns: Collection<TeardownDoc>;
   teardownBatches: Collection<TeardownBatchDoc>;
   passwordSetupTokens: Collection<PasswordSetupTokenDoc>;
+  signInDiagnostics: Collection<SignInDiagnosticDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -365,6 +367,7 @@ export function collections(db: Db): Collections {
     teardowns: db.collection('teardowns'),
     teardownBatches: db.collection('teardown_batches'),
     passwordSetupTokens: db.collection('password_setup_tokens'),
+    signInDiagnostics: db.collection('sign_in_diagnostics'),
   };
 }
 

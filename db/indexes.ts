@@ -34,6 +34,13 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     ensureExpiryIndex(c.emailCodes),
     ensureExpiryIndex(c.outbox),
     ensureExpiryIndex(c.locks),
+    // Newest first per connection, with _id breaking ties so cursor pages are stable.
+    c.signInDiagnostics.createIndex({ connectorId: 1, at: -1, _id: -1 }, { name: 'connector_time' }),
+    c.signInDiagnostics.createIndex(
+      { connectorId: 1, outcome: 1, at: -1, _id: -1 },
+      { name: 'connector_outcome_time' },
+    ),
+    ensureExpiryIndex(c.signInDiagnostics),
   ]);
 }
 

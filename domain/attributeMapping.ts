@@ -22,6 +22,14 @@ const MS_CLAIMS = 'http://schemas.microsoft.com/identity/claims';
 
 export const NAMEID_FORMAT_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 
+/**
+ * Last resort for Entra ID users without a mailbox (user.mail is empty, so the emailaddress claim
+ * is omitted): their UPN, which Entra sends as `name`/`upn` and which is an address in a domain
+ * the tenant verified. It must still fall in the connection's verified domains. A UPN often
+ * differs from the mailbox, so it is not a second email (rule 11, domain/identityAmbiguity.ts).
+ */
+export const EMAIL_LAST_RESORT_ATTRIBUTES: readonly string[] = [`${CLAIMS}/upn`, `${CLAIMS}/name`, 'upn'];
+
 export const DEFAULT_ATTRIBUTE_MAPPING: Readonly<AttributeMapping> = Object.freeze({
   email: [
     'email',
@@ -30,12 +38,7 @@ export const DEFAULT_ATTRIBUTE_MAPPING: Readonly<AttributeMapping> = Object.free
     `${CLAIMS}/emailaddress`,
     'urn:oid:0.9.2342.19200300.100.1.3',
     'urn:oid:1.2.840.113549.1.9.1',
-    // Last resort for Entra ID users without a mailbox (user.mail is empty, so the emailaddress
-    // claim is omitted): their UPN, which Entra sends as `name`/`upn` and which is an address in
-    // a domain the tenant verified. It must still fall in the connection's verified domains.
-    `${CLAIMS}/upn`,
-    `${CLAIMS}/name`,
-    'upn',
+    ...EMAIL_LAST_RESORT_ATTRIBUTES,
   ],
   name: [
     'displayName',

@@ -93,6 +93,11 @@ export const ERRORS = {
     403,
     'The ID token comes from another Microsoft Entra tenant than the connection',
   ),
+  // Rule 11: never resolved by picking one of the values.
+  sso_ambiguous_identity: rule(
+    422,
+    'The identity provider sent more than one email or subject for this person; it must send exactly one',
+  ),
   email_missing: rule(
     422,
     'The identity provider sent no email address; the connection attribute mapping must provide one',

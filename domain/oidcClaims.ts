@@ -18,7 +18,9 @@ import {
 } from './attributeMapping';
 import type { MappedProfile } from './attributeMapping';
 import { normalizeEmail } from './email';
-import { DomainError } from './errors';
+import { DomainError, ERRORS } from './errors';
+import { ambiguousEmail } from './identityAmbiguity';
+import { refusalWithDetails } from './signInDiagnostics';
 
 export type OidcConnectorType = 'entra-id' | 'oidc';
 
@@ -102,6 +104,11 @@ export function oidcIdentity(
   claims: Readonly<Record<string, unknown>>,
   options: OidcIdentityOptions,
 ): OidcIdentity | DomainError {
+  const ambiguousSubject = ambiguousSubjectClaim(
+    claims,
+    options.type === 'entra-id' ? ['tid', 'oid'] : ['sub'],
+  );
+  if (ambiguousSubject) return ambiguousSubject;
   const subject =
     options.type === 'entra-id' ? entraSubject(claims, options.tenantId) : genericSubject(claims);
   if (subject instanceof DomainError) return subject;
@@ -112,7 +119,14 @@ export function oidcIdentity(
     // the admin mapped on purpose) count, and preferred_username below, within verified domains.
     mapping.email = [...new Set([...(options.attributeMapping?.email ?? []), 'email'])];
   }
-  const mapped = mapProfile(claimsToAttributes(claims), undefined, undefined, mapping);
+  const attributes = claimsToAttributes(claims);
+  // Rule 11: a claim with several addresses (`email: [a, b]`), or two mapped claims that disagree.
+  const ambiguous = ambiguousEmail(attributes, mapping);
+  if (ambiguous)
+    return refusalWithDetails('sso_ambiguous_identity', 'The ID token gives more than one email address', {
+      ambiguous: { source: 'email', ...ambiguous },
+    });
+  const mapped = mapProfile(attributes, undefined, undefined, mapping);
   if (options.type === 'entra-id' && mapped.email === undefined) {
     const fallback = preferredUsernameInDomains(claims, options.domains);
     if (fallback !== undefined) {
@@ -121,6 +135,27 @@ export function oidcIdentity(
     }
   }
   return { subject, mapped };
+}
+
+/**
+ * Rule 11 for tokens: a subject claim holding a list of distinct values. Duplicate JSON keys cannot
+ * be seen here: JSON.parse keeps the last, as RFC 7519 section 4 allows, and the token is signed
+ * by the provider, so only the provider itself could write them.
+ */
+function ambiguousSubjectClaim(
+  claims: Readonly<Record<string, unknown>>,
+  names: readonly string[],
+): DomainError | undefined {
+  for (const name of names) {
+    const value = claims[name];
+    if (!Array.isArray(value)) continue;
+    const distinct = new Set(value.filter((item) => typeof item === 'string')).size;
+    if (distinct > 1)
+      return refusalWithDetails('sso_ambiguous_identity', 'The ID token names more than one subject', {
+        ambiguous: { source: 'subject', names: [name], distinctValues: distinct },
+      });
+  }
+  return undefined;
 }
 
 function genericSubject(claims: Readonly<Record<string, unknown>>): string | DomainError {
@@ -139,7 +174,11 @@ export function entraSubject(
       'oidc_token_invalid',
       'The ID token has no tid or oid claim (not an Entra ID token)',
     );
-  if (tenantId === null || tid !== tenantId.toLowerCase()) return new DomainError('oidc_tenant_mismatch');
+  if (tenantId === null || tid !== tenantId.toLowerCase())
+    return refusalWithDetails('oidc_tenant_mismatch', ERRORS.oidc_tenant_mismatch.title, {
+      receivedTenant: tid,
+      ...(tenantId === null ? {} : { expectedTenant: tenantId }),
+    });
   return `${tid}:${oid}`;
 }
 

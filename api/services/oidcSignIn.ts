@@ -8,7 +8,7 @@ import type { ConnectorDoc } from '../../db/collections';
 import { consumeOidcRequest, saveOidcRequest } from '../../db/oidcRequests';
 import { DomainError, orThrow } from '../../domain/errors';
 import type { ConnectorId, UserId } from '../../domain/ids';
-import { oidcIdentity } from '../../domain/oidcClaims';
+import { claimsToAttributes, oidcIdentity } from '../../domain/oidcClaims';
 import type { UntrustedFetchOptions } from '../../security/untrustedFetch';
 import { spUrls } from '../../sso/connectorUrls';
 import { OidcError } from '../../sso/oidc/errors';
@@ -23,6 +23,7 @@ import {
 import { untrustedCustomFetch } from '../../sso/oidc/safeFetch';
 import type { ApiDeps } from '../context';
 import { openClientSecret } from './oidcConnectors';
+import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
 import { connectorForLogin, loginReturnTo, signInAs } from './ssoSignIn';
 
 const TIMEOUT_MS = 10_000;
@@ -120,7 +121,22 @@ export async function completeOidcSignIn(
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
 ): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+  // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
+  return recordSignInAttempt(deps, connectorId, 'oidc', (recorder) =>
+    consumeOidcCallback(deps, connectorId, query, clientVersion, isSameBrowser, recorder),
+  );
+}
+
+async function consumeOidcCallback(
+  deps: ApiDeps,
+  connectorId: ConnectorId,
+  query: Readonly<Record<string, unknown>>,
+  clientVersion: string | undefined,
+  isSameBrowser: (bindingDigest: string) => boolean,
+  recorder: SignInRecorder,
+): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
   const connector = await connectorForLogin(deps, connectorId, clientVersion);
+  recorder.note({ connector });
   const options = clientOptions(deps, connector);
   const url = callbackUrl(options.redirectUri, query);
   const state = url.searchParams.get('state');
@@ -149,6 +165,10 @@ export async function completeOidcSignIn(
       attributeMapping: connector.attributeMapping,
     }),
   );
-  const userId = await signInAs(deps, connector, identity.subject, identity.mapped);
+  recorder.note({
+    attributeNames: Object.keys(claimsToAttributes(claims)),
+    ...(identity.mapped.email === undefined ? {} : { email: identity.mapped.email }),
+  });
+  const userId = await signInAs(deps, connector, identity.subject, identity.mapped, recorder.signedIn);
   return { userId, connectorId: connector._id, returnTo: pending.returnTo };
 }

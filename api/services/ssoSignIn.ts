@@ -1,7 +1,8 @@
 // SP-initiated SSO sign-in: the login request to the IdP and the assertion consumer's part after
 // the HTTP edge. Every response from the IdP is hostile until sso/saml has validated it; then the
 // relay state and the browser binding are checked, the profile is mapped and parked in a sign-in
-// attempt, and the ssoSignIn workflow decides who signs in (linking, JIT, refusals).
+// attempt, and the ssoSignIn workflow decides who signs in (linking, JIT, refusals). Each attempt,
+// answered or refused, is recorded for the connection's admin (signInDiagnostics.ts).
 import type { ConnectorDoc } from '../../db/collections';
 import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { insertSignInAttempt } from '../../db/signInAttempts';
@@ -13,7 +14,11 @@ import { spUrls } from '../../sso/connectorUrls';
 import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
 import { SamlValidationError } from '../../sso/saml/errors';
 import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
+import { ambiguousEmail } from '../../domain/identityAmbiguity';
+import { refusalWithDetails } from '../../domain/signInDiagnostics';
+import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
+import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
 import { assertSsoSignInAllowed } from './enforcement';
 import { runSsoSignIn, ssoSignInWorkflowId } from '../workflowClient';
 
@@ -109,12 +114,29 @@ export async function completeSsoSignIn(
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
 ): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+  // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
+  return recordSignInAttempt(deps, connectorId, 'saml', (recorder) =>
+    consumeSamlResponse(deps, connectorId, body, clientVersion, isSameBrowser, recorder),
+  );
+}
+
+async function consumeSamlResponse(
+  deps: ApiDeps,
+  connectorId: ConnectorId,
+  body: { SAMLResponse?: unknown; RelayState?: unknown },
+  clientVersion: string | undefined,
+  isSameBrowser: (bindingDigest: string) => boolean,
+  recorder: SignInRecorder,
+): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
   const connector = await connectorForLogin(deps, connectorId, clientVersion);
+  recorder.note({ connector });
   let assertion;
   try {
     assertion = await samlClientFor(deps, connector).validatePostResponse(body);
   } catch (error) {
-    if (error instanceof SamlValidationError) throw new DomainError(error.code, error.message);
+    // The cause keeps the validation's details for the diagnostics; the answer carries code and message.
+    if (error instanceof SamlValidationError)
+      throw new DomainError(error.code, error.message, {}, { cause: error });
     throw error;
   }
   const state = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.keys);
@@ -122,13 +144,20 @@ export async function completeSsoSignIn(
     throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
   if (!isSameBrowser(state.bindingDigest)) throw new DomainError('sso_browser_mismatch');
 
-  const mapped = mapProfile(
-    assertion.attributes,
-    assertion.nameId,
-    assertion.nameIdFormat,
-    mergeAttributeMapping(connector.attributeMapping),
-  );
-  const userId = await signInAs(deps, connector, assertion.nameId, mapped);
+  const mapping = mergeAttributeMapping(connector.attributeMapping);
+  // Rule 11, on the signed assertion's own values (node-saml's profile hides repeated elements).
+  const ambiguous = ambiguousEmail(assertion.signedAttributeValues, mapping);
+  if (ambiguous) {
+    throw refusalWithDetails('sso_ambiguous_identity', 'The assertion gives more than one email address', {
+      ambiguous: { source: 'email', ...ambiguous },
+    });
+  }
+  const mapped = mapProfile(assertion.attributes, assertion.nameId, assertion.nameIdFormat, mapping);
+  recorder.note({
+    attributeNames: Object.keys(assertion.signedAttributeValues),
+    ...(mapped.email === undefined ? {} : { email: mapped.email }),
+  });
+  const userId = await signInAs(deps, connector, assertion.nameId, mapped, recorder.signedIn);
   return { userId, connectorId: connector._id, returnTo: state.returnTo };
 }
 
@@ -142,6 +171,8 @@ export async function signInAs(
   connector: ConnectorDoc,
   subject: string,
   mapped: MappedProfile,
+  /** Told which way the workflow let the person in (the sign-in diagnostics record it). */
+  onSignedIn?: (result: Extract<SsoSignInResult, { userId: string }>) => void,
 ): Promise<UserId> {
   const attemptId = await insertSignInAttempt(
     deps.c,
@@ -161,5 +192,6 @@ export async function signInAs(
     connectorId: connector._id,
     orgId: connector.orgId,
   });
+  onSignedIn?.(result);
   return asUserId(result.userId);
 }

@@ -3,9 +3,13 @@
 // personal data, and error messages end up in logs and in browsers.
 
 import type { ErrorCode } from '../../domain/errors';
+import type { SignInFailureDetails } from '../../domain/signInDiagnostics';
 
-/** Why a SAML response was refused: the `saml_` codes of the one error table. */
-export type SamlValidationErrorCode = Extract<ErrorCode, `saml_${string}`>;
+/**
+ * Why a SAML response was refused: the `saml_` codes of the one error table, and the
+ * protocol-neutral refusal of an ambiguous subject (rule 11).
+ */
+export type SamlValidationErrorCode = Extract<ErrorCode, `saml_${string}` | 'sso_ambiguous_identity'>;
 
 export class SamlValidationError extends Error {
   override readonly name = 'SamlValidationError';
@@ -13,6 +17,12 @@ export class SamlValidationError extends Error {
   constructor(
     readonly code: SamlValidationErrorCode,
     message: string,
+    /**
+     * What the sign-in diagnostics may tell the connection's admin (domain/signInDiagnostics.ts):
+     * the IdP's configuration as the response shows it, never personal data. Plain JSON data, so
+     * it survives being passed between threads.
+     */
+    readonly details: SignInFailureDetails = {},
   ) {
     super(message);
   }

@@ -9,6 +9,7 @@
 // After node-saml: the assertion it verified (signed bytes only) is checked again for what
 // node-saml 5 does not check on assertions: the IdP issuer, the bearer confirmation's Recipient and
 // its InResponseTo, and that it is the assertion verified here.
+import { clipList, clipText, type SignInFailureDetails } from '../../domain/signInDiagnostics';
 import { SamlValidationError, type SamlValidationErrorCode } from './errors';
 import { ALLOWED_DIGEST_METHODS, ALLOWED_SIGNATURE_METHODS, verifySignatures } from './signatures';
 import {
@@ -59,8 +60,10 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:
 const SAML_ID = /^[A-Za-z_][\w.-]{0,255}$/;
 const STATUS_URN = /^urn:oasis:names:tc:SAML:2\.0:status:[A-Za-z]{1,64}$/;
 
-function fail(code: SamlValidationErrorCode, message: string): never {
-  throw new SamlValidationError(code, message);
+// `details` name what the response says about the IdP's configuration for the sign-in
+// diagnostics; values read from the XML are clipped (clipText), as the sender may be hostile.
+function fail(code: SamlValidationErrorCode, message: string, details?: SignInFailureDetails): never {
+  throw new SamlValidationError(code, message, details);
 }
 
 /** The form field, size-capped and strictly base64, with its XML decoded as UTF-8. */
@@ -155,18 +158,25 @@ function checkEnvelope(response: Element, expect: ResponseExpectations): string 
   checkResponseIssuer(response, expect);
   const destination = attributeOf(response, 'Destination');
   if (destination !== undefined && !sameUrl(destination, expect.acsUrl)) {
-    fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL');
+    fail('saml_destination_mismatch', 'The response was sent to another destination than this ACS URL', {
+      expectedDestination: expect.acsUrl,
+      receivedDestination: clipText(destination),
+    });
   }
   checkStatus(response);
   return attributeOf(response, 'InResponseTo') ?? '';
 }
 
-/** Checks the assertion node-saml verified (its signed bytes, serialized). */
+/**
+ * Checks the assertion node-saml verified (its signed bytes, serialized), and answers every text
+ * value of every attribute in it by Name, repeats kept: node-saml's profile keeps only the last of
+ * two Attribute elements with the same Name, which would hide a second email (rule 11).
+ */
 export function checkVerifiedAssertion(
   assertionXml: string | undefined,
   expect: ResponseExpectations,
   expected: { inResponseTo: string; assertionId: string },
-): void {
+): { attributeValues: Record<string, string[]> } {
   const doc = assertionXml === undefined ? undefined : parseStrictXml(assertionXml);
   const assertion = doc?.documentElement;
   if (!assertion || !isNamed(assertion, SAML_NS.assertion, 'Assertion')) {
@@ -176,6 +186,23 @@ export function checkVerifiedAssertion(
     fail('saml_signature_invalid', 'The signed assertion is not the assertion in the response');
   }
   checkAssertion(assertion, expect, expected.inResponseTo);
+  return { attributeValues: attributeValuesOf(assertion) };
+}
+
+function attributeValuesOf(assertion: Element): Record<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const statement of childElements(assertion, SAML_NS.assertion, 'AttributeStatement')) {
+    for (const attribute of childElements(statement, SAML_NS.assertion, 'Attribute')) {
+      const name = attributeOf(attribute, 'Name');
+      if (name === undefined || name === '__proto__') continue;
+      const texts = childElements(attribute, SAML_NS.assertion, 'AttributeValue')
+        // Structured values (a NameID inside an AttributeValue) are not text, as in samlClient.ts.
+        .filter((value) => descendantElements(value).length === 0)
+        .map(textOf);
+      values.set(name, [...(values.get(name) ?? []), ...texts]);
+    }
+  }
+  return Object.fromEntries(values);
 }
 
 function checkUniqueIds(elements: Element[]): void {
@@ -196,7 +223,11 @@ function checkResponseIssuer(response: Element, expect: ResponseExpectations): v
   if (issuers.length > 1) fail('saml_response_malformed', 'The response has more than one Issuer');
   const issuer = issuers[0];
   if (issuer && textOf(issuer) !== expect.idpEntityId) {
-    fail('saml_issuer_mismatch', 'The response was issued by another identity provider than this connection');
+    fail(
+      'saml_issuer_mismatch',
+      'The response was issued by another identity provider than this connection',
+      { expectedIssuer: expect.idpEntityId, receivedIssuer: clipText(textOf(issuer)) },
+    );
   }
 }
 
@@ -215,6 +246,7 @@ function checkStatus(response: Element): void {
   fail(
     'saml_idp_error',
     `The identity provider refused the sign-in${shown.length > 0 ? ` (${shown.join(' / ')})` : ''}`,
+    { statusCodes: shown },
   );
 }
 
@@ -227,9 +259,14 @@ function checkAssertion(assertion: Element, expect: ResponseExpectations, inResp
     fail(
       'saml_issuer_mismatch',
       'The assertion was issued by another identity provider than this connection',
+      {
+        expectedIssuer: expect.idpEntityId,
+        ...(issuers.length === 1 ? { receivedIssuer: clipText(textOf(issuers[0] as Element)) } : {}),
+      },
     );
   }
   const subjects = childElements(assertion, SAML_NS.assertion, 'Subject');
+  checkOneSubject(subjects);
   const subject = subjects[0];
   if (subjects.length !== 1 || !subject)
     fail('saml_response_malformed', 'The assertion must have exactly one Subject');
@@ -243,6 +280,23 @@ function checkAssertion(assertion: Element, expect: ResponseExpectations, inResp
   if (authnStatements.length === 0) fail('saml_response_malformed', 'The assertion has no AuthnStatement');
   for (const statement of authnStatements) {
     checkWindow(expect, undefined, attributeOf(statement, 'SessionNotOnOrAfter'));
+  }
+}
+
+/**
+ * Rule 11: two subjects (two Subject elements, or two NameIDs in one) with different values are
+ * an ambiguous identity, refused with its own code before any other check picks one of them. The
+ * same NameID written twice is not ambiguous, but still not a valid Subject (refused below).
+ */
+function checkOneSubject(subjects: Element[]): void {
+  const nameIds = subjects
+    .flatMap((subject) => childElements(subject, SAML_NS.assertion, 'NameID'))
+    .map(textOf);
+  const distinct = new Set(nameIds).size;
+  if (distinct > 1) {
+    fail('sso_ambiguous_identity', 'The assertion names more than one subject', {
+      ambiguous: { source: 'subject', names: ['NameID'], distinctValues: distinct },
+    });
   }
 }
 
@@ -276,7 +330,10 @@ function checkConfirmationData(
   if (!data) fail('saml_response_malformed', 'The bearer SubjectConfirmation has no SubjectConfirmationData');
   const recipient = attributeOf(data, 'Recipient');
   if (recipient === undefined || !sameUrl(recipient, expect.acsUrl)) {
-    fail('saml_destination_mismatch', 'The assertion is meant for another recipient than this ACS URL');
+    fail('saml_destination_mismatch', 'The assertion is meant for another recipient than this ACS URL', {
+      expectedDestination: expect.acsUrl,
+      ...(recipient === undefined ? {} : { receivedDestination: clipText(recipient) }),
+    });
   }
   if (attributeOf(data, 'InResponseTo') !== inResponseTo) {
     fail('saml_unsolicited_response', 'The assertion does not answer the sign-in request of this response');
@@ -295,12 +352,17 @@ function checkConditions(assertion: Element, expect: ResponseExpectations): void
   checkWindow(expect, attributeOf(conditions, 'NotBefore'), attributeOf(conditions, 'NotOnOrAfter'));
   // Every AudienceRestriction must name this SP (SAML core 2.5.1.4).
   const restrictions = childElements(conditions, SAML_NS.assertion, 'AudienceRestriction');
+  const audiencesOf = (restriction: Element) =>
+    childElements(restriction, SAML_NS.assertion, 'Audience').map(textOf);
+  const details = {
+    expectedAudience: expect.spEntityId,
+    receivedAudiences: clipList(restrictions.flatMap(audiencesOf)),
+  };
   if (restrictions.length === 0)
-    fail('saml_audience_mismatch', 'The assertion is not restricted to an audience');
+    fail('saml_audience_mismatch', 'The assertion is not restricted to an audience', details);
   for (const restriction of restrictions) {
-    const audiences = childElements(restriction, SAML_NS.assertion, 'Audience').map(textOf);
-    if (!audiences.includes(expect.spEntityId))
-      fail('saml_audience_mismatch', 'The assertion is meant for another service provider');
+    if (!audiencesOf(restriction).includes(expect.spEntityId))
+      fail('saml_audience_mismatch', 'The assertion is meant for another service provider', details);
   }
 }
 
@@ -309,11 +371,16 @@ function checkWindow(
   notBefore: string | undefined,
   notOnOrAfter: string | undefined,
 ): void {
+  const window = {
+    checkedAt: new Date(expect.nowMs).toISOString(),
+    clockSkewSeconds: Math.round(expect.clockSkewMs / 1000),
+  };
+  // parseDateTime has accepted the timestamps as xs:dateTime, so they are short and plain.
   if (notBefore !== undefined && expect.nowMs + expect.clockSkewMs < parseDateTime(notBefore)) {
-    fail('saml_assertion_not_yet_valid', 'The assertion is not valid yet');
+    fail('saml_assertion_not_yet_valid', 'The assertion is not valid yet', { ...window, notBefore });
   }
   if (notOnOrAfter !== undefined && expect.nowMs - expect.clockSkewMs >= parseDateTime(notOnOrAfter)) {
-    fail('saml_assertion_expired', 'The assertion has expired');
+    fail('saml_assertion_expired', 'The assertion has expired', { ...window, notOnOrAfter });
   }
 }
 

@@ -51,6 +51,12 @@ export interface SamlAssertion {
   /** The AuthnRequest this answers; the caller may match it against the browser that started it. */
   inResponseTo: string;
   attributes: Record<string, string | string[]>;
+  /**
+   * Every value of every attribute as the signed assertion has them, repeats and repeated
+   * Attribute elements kept (node-saml's `attributes` keep the last of two elements): what rule 11
+   * checks for a second email.
+   */
+  signedAttributeValues: Record<string, string[]>;
   /** As posted; not covered by any signature. */
   relayState?: string;
 }
@@ -116,8 +122,15 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
         throw translateNodeSamlError(error);
       }
       if (!profile) throw new SamlValidationError('saml_response_invalid', 'The response carries no sign-in');
-      checkVerifiedAssertion(profile.getAssertionXml?.(), { ...expectations, nowMs: Date.now() }, expected);
-      return toSamlAssertion(options, profile, expected.inResponseTo, relayState);
+      const { attributeValues } = checkVerifiedAssertion(
+        profile.getAssertionXml?.(),
+        { ...expectations, nowMs: Date.now() },
+        expected,
+      );
+      return {
+        ...toSamlAssertion(options, profile, expected.inResponseTo, relayState),
+        signedAttributeValues: attributeValues,
+      };
     },
   };
 }
@@ -224,7 +237,7 @@ function toSamlAssertion(
   profile: Profile,
   inResponseTo: string,
   relayState: string | undefined,
-): SamlAssertion {
+): Omit<SamlAssertion, 'signedAttributeValues'> {
   return {
     // checkVerifiedAssertion compared the trimmed issuer with the connection's; node-saml's copies
     // keep the whitespace of pretty-printed XML.

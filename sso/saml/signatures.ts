@@ -8,6 +8,8 @@
 // referenced element), never from the posted document around them, which is how signature
 // wrapping (the signed element moved, a forged one put where a reader looks) is defeated.
 import { SignedXml } from 'xml-crypto';
+import { parseCertificate } from '../certificates';
+import type { SignInFailureDetails } from '../../domain/signInDiagnostics';
 import { SamlValidationError } from './errors';
 import { SAML_NS, attributeOf, childElements, descendantElements, isNamed, parseStrictXml } from './xml';
 
@@ -45,8 +47,8 @@ export interface SignedParts {
   assertion: Element;
 }
 
-function invalid(message: string): never {
-  throw new SamlValidationError('saml_signature_invalid', message);
+function invalid(message: string, details?: SignInFailureDetails): never {
+  throw new SamlValidationError('saml_signature_invalid', message, details);
 }
 
 /**
@@ -108,7 +110,27 @@ function signedElement(
       invalid(`${what} does not cover the ${kind}`);
     return root;
   }
-  return invalid(`${what} does not verify with this connection's certificates`);
+  return invalid(
+    `${what} does not verify with this connection's certificates`,
+    certificateDetails(signature, certificates),
+  );
+}
+
+/**
+ * For the sign-in diagnostics: the fingerprint of the certificate the signature names in its
+ * KeyInfo (never trusted, only shown, so an admin sees that the IdP rotated its key) beside the
+ * fingerprints the connection trusts. A fingerprint is derived text, so nothing the sender wrote
+ * is echoed.
+ */
+function certificateDetails(signature: Element, certificates: readonly string[]): SignInFailureDetails {
+  const keyInfo = childElements(signature, SAML_NS.xmldsig, 'KeyInfo')[0];
+  const data = keyInfo && childElements(keyInfo, SAML_NS.xmldsig, 'X509Data')[0];
+  const sent = data && childElements(data, SAML_NS.xmldsig, 'X509Certificate')[0];
+  const signing = sent ? parseCertificate(sent.textContent ?? '')?.fingerprint256 : undefined;
+  return {
+    trustedCertificatesSha256: certificates.flatMap((pem) => parseCertificate(pem)?.fingerprint256 ?? []),
+    ...(signing === undefined ? {} : { signingCertificateSha256: signing }),
+  };
 }
 
 /**

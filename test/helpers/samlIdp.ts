@@ -116,6 +116,15 @@ export interface SamlResponseOptions {
   nameIdFormat?: string;
   sessionIndex?: string;
   attributes?: Record<string, string | string[]>;
+  /**
+   * Attributes as a list, where a Name may repeat (two Attribute elements with one Name); used
+   * instead of `attributes` when given.
+   */
+  attributeList?: [name: string, value: string | string[]][];
+  /** More NameIDs in the assertion's Subject, after the first (signed with it). */
+  extraNameIds?: string[];
+  /** A second Subject with this NameID, after the first (signed with it). */
+  secondSubjectNameId?: string;
   issueInstant?: Date;
   notBefore?: Date;
   notOnOrAfter?: Date;
@@ -159,8 +168,7 @@ function randomId(): string {
   return `_${randomBytes(16).toString('hex')}`;
 }
 
-function attributeStatement(attributes: Record<string, string | string[]>): string {
-  const entries = Object.entries(attributes);
+function attributeStatement(entries: [string, string | string[]][]): string {
   if (entries.length === 0) return '';
   const xml = entries
     .map(([name, value]) => {
@@ -183,6 +191,9 @@ interface AssertionFields {
   audience: string;
   sessionIndex: string;
   attributes: Record<string, string | string[]>;
+  attributeList?: [string, string | string[]][];
+  extraNameIds?: string[];
+  secondSubjectNameId?: string;
   issueInstant: Date;
   notBefore: Date;
   notOnOrAfter: Date;
@@ -195,16 +206,25 @@ function assertionXml(fields: AssertionFields): string {
     `<saml:Assertion xmlns:saml="${NS.assertion}" ID="${fields.id}" Version="2.0" IssueInstant="${instant(fields.issueInstant)}">` +
     `<saml:Issuer>${escapeXml(fields.issuer)}</saml:Issuer>` +
     `<saml:Subject><saml:NameID Format="${escapeXml(fields.nameIdFormat)}">${escapeXml(fields.nameId)}</saml:NameID>` +
+    (fields.extraNameIds ?? [])
+      .map(
+        (nameId) =>
+          `<saml:NameID Format="${escapeXml(fields.nameIdFormat)}">${escapeXml(nameId)}</saml:NameID>`,
+      )
+      .join('') +
     `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
     `<saml:SubjectConfirmationData${inResponseTo} NotOnOrAfter="${instant(fields.notOnOrAfter)}" Recipient="${escapeXml(fields.recipient)}"/>` +
     `</saml:SubjectConfirmation></saml:Subject>` +
+    (fields.secondSubjectNameId === undefined
+      ? ''
+      : `<saml:Subject><saml:NameID>${escapeXml(fields.secondSubjectNameId)}</saml:NameID></saml:Subject>`) +
     `<saml:Conditions NotBefore="${instant(fields.notBefore)}" NotOnOrAfter="${instant(fields.notOnOrAfter)}">` +
     `<saml:AudienceRestriction><saml:Audience>${escapeXml(fields.audience)}</saml:Audience></saml:AudienceRestriction>` +
     `</saml:Conditions>` +
     `<saml:AuthnStatement AuthnInstant="${instant(fields.issueInstant)}" SessionIndex="${escapeXml(fields.sessionIndex)}">` +
     `<saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext>` +
     `</saml:AuthnStatement>` +
-    attributeStatement(fields.attributes) +
+    attributeStatement(fields.attributeList ?? Object.entries(fields.attributes)) +
     `</saml:Assertion>`
   );
 }
@@ -268,6 +288,11 @@ export function buildSamlResponseXml(options: SamlResponseOptions = {}): string 
     audience: options.audience ?? TEST_SP.entityId,
     sessionIndex: options.sessionIndex ?? randomId(),
     attributes: options.attributes ?? { email: 'ada@example.com' },
+    ...(options.attributeList ? { attributeList: options.attributeList } : {}),
+    ...(options.extraNameIds ? { extraNameIds: options.extraNameIds } : {}),
+    ...(options.secondSubjectNameId === undefined
+      ? {}
+      : { secondSubjectNameId: options.secondSubjectNameId }),
     issueInstant,
     notBefore: options.notBefore ?? new Date(issueInstant.getTime() - 60_000),
     notOnOrAfter: options.notOnOrAfter ?? new Date(issueInstant.getTime() + 5 * 60_000),

@@ -429,6 +429,80 @@ describe('signing in through a generic OIDC connection', () => {
   });
 });
 
+describe('sign-in diagnostics', () => {
+  interface Attempt {
+    protocol: string;
+    outcome: string;
+    path: string | null;
+    code: string | null;
+    hint: string | null;
+    details: Record<string, unknown> | null;
+  }
+  async function attempts(connection: Connection) {
+    const res = await request<{ attempts: Attempt[] }>(
+      stack.baseUrl,
+      'GET',
+      `/v1/orgs/${connection.org.id}/connectors/${connection.connectorId}/sign-in-attempts`,
+      { token: connection.org.key },
+    );
+    expect(res.status).toBe(200);
+    return res.body.attempts;
+  }
+
+  it('records a refused and a successful OIDC sign-in, newest first', async () => {
+    const connection = await createConnection();
+    const stranger = entraAccount(connection, { tid: randomUUID() });
+    expect(await signIn(connection, stranger.id)).toMatchObject({ status: 403 });
+    const account = entraAccount(connection);
+    expect((await signIn(connection, account.id)).status).toBe(303);
+    const replayed = await oidcCallback(
+      stack,
+      new URL(`${connection.callbackUrl}?code=abc&state=${randomUUID()}`),
+      undefined,
+    );
+    expect(replayed.status).toBe(400);
+    const recorded = await attempts(connection);
+    expect(recorded).toMatchObject([
+      { protocol: 'oidc', outcome: 'failed', code: 'oidc_state_invalid' },
+      { protocol: 'oidc', outcome: 'succeeded', path: 'jit', code: null },
+      {
+        protocol: 'oidc',
+        outcome: 'failed',
+        code: 'oidc_tenant_mismatch',
+        details: { expectedTenant: idp.tenantId },
+      },
+    ]);
+    expect(recorded[2]?.hint).toMatch(
+      /^tenant mismatch: the ID token comes from the Entra tenant "[0-9a-f-]{36}"/,
+    );
+  });
+
+  it('refuses an ID token whose email claim gives two addresses (rule 11) and says so', async () => {
+    const connection = await createConnection('oidc');
+    const users = await stack.services.c.users.countDocuments();
+    const id = idp.setAccount({ email: [person(connection.domain), person(connection.domain)] });
+    const res = await signIn(connection, id);
+    expect(res).toMatchObject({ status: 422, body: { code: 'sso_ambiguous_identity' } });
+    expect(await stack.services.c.users.countDocuments()).toBe(users);
+    const [attempt] = await attempts(connection);
+    expect(attempt).toMatchObject({
+      code: 'sso_ambiguous_identity',
+      details: { ambiguous: { source: 'email', names: ['email'], distinctValues: 2 } },
+    });
+  });
+
+  it('names the claims a token without an email carried, without their values', async () => {
+    const connection = await createConnection('oidc');
+    const username = person(connection.domain);
+    const id = idp.setAccount({ preferred_username: username, name: 'Grace Hopper' });
+    expect(await signIn(connection, id)).toMatchObject({ status: 422, body: { code: 'email_missing' } });
+    const [attempt] = await attempts(connection);
+    expect(attempt).toMatchObject({ code: 'email_missing' });
+    expect(attempt?.details?.attributeNames).toEqual(expect.arrayContaining(['sub', 'preferred_username']));
+    expect(JSON.stringify(attempt)).not.toMatch(new RegExp(`${username}|Grace Hopper`));
+  });
+});
+
 describe('the client secret', () => {
   it('appears in no log line of the API or the worker', () => {
     expect(secretsUsed.length).toBeGreaterThan(3);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
@@ -127,6 +127,11 @@ describe('SAML response validation: accepted', () => {
       attributes: {
         email: 'ada@example.com',
         displayName: 'Ada Lovelace',
+        groups: ['engineering', 'admins'],
+      },
+      signedAttributeValues: {
+        email: ['ada@example.com'],
+        displayName: ['Ada Lovelace'],
         groups: ['engineering', 'admins'],
       },
       relayState: 'relay-1',
@@ -722,6 +727,115 @@ describe('SAML response validation: hostile input', () => {
         }),
       ),
     ]);
-    for (const failure of failures) expect(failure.message).not.toContain('secret.person');
+    for (const failure of failures) {
+      expect(failure.message).not.toContain('secret.person');
+      expect(JSON.stringify(failure.details)).not.toContain('secret.person');
+    }
+  });
+});
+
+describe('SAML refusals: details for the sign-in diagnostics', () => {
+  it('names the audience the IdP sent and the one this connection expects', async () => {
+    const { client } = setup();
+    const error = await expectRefused(
+      client.validatePostResponse(await answer(client, { audience: 'https://other-sp.example.test' })),
+      'saml_audience_mismatch',
+    );
+    expect(error.details).toEqual({
+      expectedAudience: TEST_SP.entityId,
+      receivedAudiences: ['https://other-sp.example.test'],
+    });
+  });
+
+  it('names the issuer the IdP sent and the one this connection expects', async () => {
+    const { client } = setup();
+    const error = await expectRefused(
+      client.validatePostResponse(await answer(client, { issuer: 'https://other-idp.example.test' })),
+      'saml_issuer_mismatch',
+    );
+    expect(error.details).toEqual({
+      expectedIssuer: TEST_IDP.entityId,
+      receivedIssuer: 'https://other-idp.example.test',
+    });
+  });
+
+  it('names the fingerprint of an untrusted signing certificate beside the trusted ones', async () => {
+    const { client } = setup();
+    const error = await expectRefused(
+      client.validatePostResponse(await answer(client, { signWith: testIdpKey('attacker') })),
+      'saml_signature_invalid',
+    );
+    const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
+    expect(error.details).toEqual({
+      signingCertificateSha256: fingerprint(testIdpKey('attacker').certificatePem),
+      trustedCertificatesSha256: [fingerprint(testIdpKey().certificatePem)],
+    });
+  });
+
+  it('names the validity window and the time it was checked at', async () => {
+    const { client } = setup();
+    const notOnOrAfter = new Date(Date.now() - minutes(5));
+    const error = await expectRefused(
+      client.validatePostResponse(
+        await answer(client, { issueInstant: new Date(Date.now() - minutes(30)), notOnOrAfter }),
+      ),
+      'saml_assertion_expired',
+    );
+    expect(error.details).toMatchObject({ notOnOrAfter: notOnOrAfter.toISOString(), clockSkewSeconds: 30 });
+    expect(Date.parse(error.details.checkedAt ?? '')).toBeGreaterThan(notOnOrAfter.getTime());
+  });
+
+  it('cuts what an unsigned response echoes to 200 plain characters', async () => {
+    const { client } = setup();
+    const long = `https://x.example/${'a'.repeat(500)}\n<b>`;
+    const error = await expectRefused(
+      client.validatePostResponse(await answer(client, { sign: 'none', destination: long })),
+      'saml_destination_mismatch',
+    );
+    expect(error.details.receivedDestination).toHaveLength(200);
+    expect(error.details.expectedDestination).toBe(TEST_SP.acsUrl);
+  });
+});
+
+describe('SAML refusals: ambiguous identities (rule 11)', () => {
+  it('refuses two different NameIDs in the signed subject with its own code', async () => {
+    const { client } = setup();
+    const error = await expectRefused(
+      client.validatePostResponse(await answer(client, { extraNameIds: ['eve@example.com'] })),
+      'sso_ambiguous_identity',
+    );
+    expect(error.details).toEqual({
+      ambiguous: { source: 'subject', names: ['NameID'], distinctValues: 2 },
+    });
+  });
+
+  it('refuses a second Subject naming someone else', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { secondSubjectNameId: 'eve@example.com' })),
+      'sso_ambiguous_identity',
+    );
+  });
+
+  it('still refuses the same NameID written twice as malformed, not as ambiguous', async () => {
+    const { client } = setup();
+    await expectRefused(
+      client.validatePostResponse(await answer(client, { extraNameIds: ['ada@example.com'] })),
+      'saml_response_malformed',
+    );
+  });
+
+  it('keeps every value of repeated Attribute elements, which node-saml reduces to the last', async () => {
+    const { client } = setup();
+    const assertion = await client.validatePostResponse(
+      await answer(client, {
+        attributeList: [
+          ['email', 'ada@example.com'],
+          ['email', 'eve@example.com'],
+        ],
+      }),
+    );
+    expect(assertion.attributes.email).toBe('eve@example.com');
+    expect(assertion.signedAttributeValues.email).toEqual(['ada@example.com', 'eve@example.com']);
   });
 });
