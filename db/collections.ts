@@ -201,7 +201,10 @@ export interface AuditEventDoc {
   _id: string;
   type: string;
   orgId: OrgId | null;
+  /** The target: the organization, domain, connection or user the event is about. */
   subjectId: string | null;
+  /** Who acted (`operator`, `api-key`, `user:<id>`, `anonymous`); absent: the system itself. */
+  actor?: string;
   at: Date;
   data: Record<string, unknown>;
 }
@@ -318,6 +321,13 @@ export interface OidcRequestDoc {
   expiresAt: Date;
 }
 
+/** One hit counted against a rate limit (db/rateLimits.ts); `_id` is `<bucket>:<slot>`. */
+export interface RateLimitSlotDoc {
+  _id: string;
+  bucket: string;
+  expiresAt: Date;
+}
+
 export interface Collections {
   orgs: Collection<OrgDoc>;
   apiKeys: Collection<ApiKeyDoc>;
@@ -340,6 +350,7 @@ export interface Collections {
   teardowns: Collection<TeardownDoc>;
   teardownBatches: Collection<TeardownBatchDoc>;
   passwordSetupTokens: Collection<PasswordSetupTokenDoc>;
+  rateLimits: Collection<RateLimitSlotDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -365,6 +376,7 @@ export function collections(db: Db): Collections {
     teardowns: db.collection('teardowns'),
     teardownBatches: db.collection('teardown_batches'),
     passwordSetupTokens: db.collection('password_setup_tokens'),
+    rateLimits: db.collection('rate_limits'),
   };
 }
 

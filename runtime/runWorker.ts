@@ -14,7 +14,7 @@ export async function runWorker(
   services: Services,
   options: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {},
 ): Promise<RunningWorker> {
-  installTemporalRuntime(services.logger);
+  installTemporalRuntime(services.logger, services.config.workerMetrics);
   const { worker, connection } = await createWorker({
     address: services.temporalAddress,
     namespace: services.config.temporalNamespace,
