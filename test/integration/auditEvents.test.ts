@@ -157,7 +157,7 @@ describe('filters and pages', () => {
     let pages = 0;
     do {
       const page: AuditPage = await auditEvents(orgId, OPERATOR, {
-        limit: '4',
+        limit: '5',
         ...(cursor ? { cursor } : {}),
       });
       seen.push(...page.events);
@@ -170,9 +170,11 @@ describe('filters and pages', () => {
         new Date(),
       );
     } while (cursor && pages < 20);
-    expect(pages).toBe(6);
-    expect(seen).toHaveLength(23);
-    expect(new Set(seen.map((event) => event.data.index))).toEqual(
+    // The 23 seeded events and the organization's own org.created, never one written meanwhile.
+    expect(pages).toBe(5);
+    expect(seen).toHaveLength(24);
+    expect(seen[0]?.action).toBe('org.created');
+    expect(new Set(seen.slice(1).map((event) => event.data.index))).toEqual(
       new Set(Array.from({ length: 23 }, (_, i) => i)),
     );
     const order = seen.map((event) => [Date.parse(event.at), event.id] as const);
@@ -207,6 +209,45 @@ describe('filters and pages', () => {
 });
 
 describe('admin actions and run summaries', () => {
+  it('records who created the organization, its key, domain and connection', async () => {
+    const page = await auditEvents(fixture.org.id, fixture.org.key, { limit: '200' });
+    const first = (action: string) => page.events.filter((event) => event.action === action).at(-1);
+    expect(first('org.created')).toMatchObject({
+      actor: 'operator',
+      target: { type: 'organization', id: fixture.org.id },
+      data: { plan: 'business' },
+    });
+    expect(first('api_key.created')).toMatchObject({ actor: 'operator' });
+    expect(first('domain.added')).toMatchObject({
+      actor: 'api-key',
+      target: { type: 'domain' },
+      data: { domain: fixture.domain },
+    });
+    expect(first('domain.verified')).toMatchObject({ actor: null, target: { type: 'domain' } });
+    expect(first('connector.created')).toMatchObject({
+      actor: 'api-key',
+      target: { type: 'connection', id: fixture.connectorId },
+      data: { type: 'saml', domains: 1 },
+    });
+  });
+
+  it('records which fields a connection change touched, never their values', async () => {
+    const other = await createSamlConnection(stack, dns);
+    const res = await request(
+      stack.baseUrl,
+      'PATCH',
+      `/v1/orgs/${other.org.id}/connectors/${other.connectorId}`,
+      {
+        token: other.org.key,
+        body: { jit: { enabled: false } },
+      },
+    );
+    expect(res.status).toBe(200);
+    const page = await auditEvents(other.org.id, other.org.key, { action: 'connector.updated' });
+    expect(page.events).toHaveLength(1);
+    expect(page.events[0]).toMatchObject({ actor: 'api-key', data: { fields: ['jit'] } });
+  });
+
   it('records who deleted a connection and names the teardown run after the connection and org', async () => {
     const other = await createSamlConnection(stack, dns);
     const deleted = await request<{ id: string }>(
