@@ -88,6 +88,25 @@ function countStart(deps: ApiDeps, workflow: string): void {
   deps.metrics?.workflowStarts.inc({ workflow });
 }
 
+/**
+ * Sign-ins start often and names change rarely: their summary names are kept for a minute per
+ * connection, so the sign-in path does not read the organization and connection every time. A
+ * rename shows in summaries of runs started after that minute.
+ */
+const SIGN_IN_NAMES_TTL_MS = 60_000;
+const SIGN_IN_NAMES_MAX = 1_000;
+const signInNames = new Map<string, { names: { org: string; connector: string }; until: number }>();
+
+async function signInNamesOf(deps: ApiDeps, orgId: string, connectorId: string) {
+  const now = Date.now();
+  const cached = signInNames.get(connectorId);
+  if (cached && cached.until > now) return cached.names;
+  const names = await namesOf(deps, orgId, connectorId);
+  if (signInNames.size >= SIGN_IN_NAMES_MAX) signInNames.clear();
+  signInNames.set(connectorId, { names, until: now + SIGN_IN_NAMES_TTL_MS });
+  return names;
+}
+
 /** Names for run summaries; an ID stands in for a record that is gone. */
 async function namesOf(
   deps: ApiDeps,
@@ -209,7 +228,7 @@ export async function startSsoSignIn(
   workflowId: string,
   input: SsoSignInInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ssoSignIn>> {
-  const names = await namesOf(deps, input.orgId, input.connectorId);
+  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
   const handle = await deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
     ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
     workflowIdConflictPolicy: 'USE_EXISTING',
