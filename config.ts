@@ -115,6 +115,22 @@ const envSchema = z.object({
   PASSWORD_SETUP_TTL: positiveDuration('7d'),
   CERTIFICATE_CHECK_INTERVAL: positiveDuration('24h'),
   DATA_DIR: z.string().min(1).default('.data'),
+  TRUST_PROXY: z
+    .enum(['false', 'true', '0', '1', '2', '3', '4', '5'])
+    .default('false')
+    .transform((text) => (text === 'true' ? 1 : text === 'false' ? 0 : Number(text))),
+  RATE_LIMIT_WINDOW: positiveDuration('1m'),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).default(300),
+  RATE_LIMIT_PER_ACCOUNT: z.coerce.number().int().min(0).default(10),
+  RATE_LIMIT_PER_CONNECTION: z.coerce.number().int().min(0).default(1200),
+  METRICS_TOKEN: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 visible ASCII characters')
+      .optional(),
+  ),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 /** Every environment variable the services read (README and docker-compose.yml must agree). */
@@ -161,6 +177,27 @@ export interface Config {
   /** How often the worker's schedule checks IdP certificates and refreshes metadata URLs. */
   certificateCheckIntervalMs: number;
   dataDir: string;
+  /**
+   * Proxies in front of the API whose `X-Forwarded-For` entries are trusted (0: none, the client
+   * is the TCP peer). The client IP is the entry that many hops from the right, which the nearest
+   * proxy wrote: entries further left come from the client and can be forged.
+   */
+  trustProxyHops: number;
+  rateLimits: RateLimitConfig;
+  /** Bearer token Prometheus scrapes /metrics with; the operator token works too. */
+  metricsToken: string | undefined;
+  /** Where the worker serves the Temporal SDK's Prometheus metrics; undefined: not served. */
+  workerMetrics: { host: string; port: number } | undefined;
+}
+
+/** Requests per fixed window on the public routes; 0 turns that limit off. */
+export interface RateLimitConfig {
+  windowMs: number;
+  perIp: number;
+  /** Per account (a keyed digest of the email) on the routes that name one. */
+  perAccount: number;
+  /** Per connection on the SSO login, ACS and OIDC callback. */
+  perConnection: number;
 }
 
 export interface EmailConfig {
@@ -317,6 +354,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
     certificateCheckIntervalMs: e.CERTIFICATE_CHECK_INTERVAL,
     dataDir: e.DATA_DIR,
+    trustProxyHops: e.TRUST_PROXY,
+    rateLimits: {
+      windowMs: e.RATE_LIMIT_WINDOW,
+      perIp: e.RATE_LIMIT_PER_IP,
+      perAccount: e.RATE_LIMIT_PER_ACCOUNT,
+      perConnection: e.RATE_LIMIT_PER_CONNECTION,
+    },
+    metricsToken: e.METRICS_TOKEN,
+    workerMetrics:
+      e.WORKER_METRICS_PORT === undefined
+        ? undefined
+        : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
   };
 }
 

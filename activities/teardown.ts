@@ -19,6 +19,7 @@ import {
 } from '../db/teardown';
 import { insertOutboxMessage } from '../db/outbox';
 import type { ConnectorId, OrgId, UserId } from '../domain/ids';
+import { runSummaries } from '../domain/runSummaries';
 import { fallbackFor } from '../domain/teardown';
 import {
   connectionRemovedMessage,
@@ -114,6 +115,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
             workflowId: emailDeliveryWorkflowId(messageId),
             workflowIdConflictPolicy: 'USE_EXISTING',
             args: [{ messageId }],
+            staticSummary: runSummaries.emailDelivery('password_setup_teardown'),
           }),
         ),
       );
@@ -201,6 +203,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
           type: 'connector.deleted',
           orgId: input.orgId as OrgId,
           subjectId: connectorId,
+          actor: input.requestedBy,
           data: {
             connectorId,
             teardownId: input.teardownId,
@@ -233,6 +236,7 @@ export function createTeardownActivities(deps: TeardownActivityDeps) {
           type: 'connector.restored',
           orgId: input.orgId as OrgId,
           subjectId: connectorId,
+          actor: input.requestedBy,
           data: { connectorId, teardownId: input.teardownId, requestedBy: input.requestedBy },
         },
         clock(),

@@ -2,17 +2,20 @@
 import type Router from '@koa/router';
 import Koa from 'koa';
 import type { ApiDeps, ApiState } from './context';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { accessLog } from './middleware/accessLog';
 import { errorHandler } from './middleware/errors';
 import { originCheck } from './middleware/originCheck';
 import { requestBodies } from './middleware/requestBody';
 import { requestId } from './middleware/requestId';
+import { auditEventRoutes } from './routes/auditEvents';
 import { authRoutes } from './routes/auth';
 import { breakGlassRoutes } from './routes/breakGlass';
 import { connectorRoutes } from './routes/connectors';
 import { domainRoutes } from './routes/domains';
 import { healthRoutes } from './routes/health';
 import { meRoutes } from './routes/me';
+import { metricsRoutes } from './routes/metrics';
 import { mfaRoutes } from './routes/mfa';
 import { orgRoutes } from './routes/orgs';
 import { provisioningRoutes } from './routes/provisioning';
@@ -20,8 +23,12 @@ import { signInDiagnosticRoutes } from './routes/signInDiagnostics';
 import { ssoRoutes } from './routes/sso';
 import { userRoutes } from './routes/users';
 
-export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>({ proxy: false });
+export function createApp(apiDeps: ApiDeps): Koa<ApiState> {
+  // One registry per app: metrics count what this instance served.
+  const deps = { ...apiDeps, metrics: apiDeps.metrics ?? createApiMetrics() };
+  // X-Forwarded-For is read only from as many proxies as TRUST_PROXY names (see config.ts).
+  const hops = deps.config.trustProxyHops;
+  const app = new Koa<ApiState>({ proxy: hops > 0, maxIpsCount: hops });
   // Koa's own error printing would write stacks to stderr; errorHandler already answered.
   app.silent = true;
   app.use(requestId());
@@ -50,9 +57,15 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
 }
 
 /** Every router, by area; also what the OpenAPI contract test compares the document against. */
-export function apiRouters(deps: ApiDeps): Router<ApiState>[] {
+export function apiRouters(apiDeps: ApiDeps): Router<ApiState>[] {
+  const deps: ApiDeps & { metrics: ApiMetrics } = {
+    ...apiDeps,
+    metrics: apiDeps.metrics ?? createApiMetrics(),
+  };
   return [
     healthRoutes(deps),
+    metricsRoutes(deps),
+    auditEventRoutes(deps),
     orgRoutes(deps),
     domainRoutes(deps),
     connectorRoutes(deps),

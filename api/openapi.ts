@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import * as schemas from './schemas';
 
-type Auth = 'operator' | 'org' | 'session' | 'none';
+type Auth = 'operator' | 'org' | 'session' | 'metrics' | 'none';
 
 /** A successful answer that is not JSON: a redirect, the SP metadata XML, the POST-binding form. */
 interface OtherAnswer {
@@ -34,6 +34,8 @@ export interface Operation {
   query?: z.ZodType;
   /** Form-encoded body (the SAML POST binding) instead of JSON. */
   form?: boolean;
+  /** Counted against the rate limits (api/middleware/rateLimit.ts): may answer 429 with Retry-After. */
+  rateLimited?: boolean;
 }
 
 export const OPERATIONS: Operation[] = [
@@ -53,6 +55,14 @@ export const OPERATIONS: Operation[] = [
     success: 200,
     response: schemas.readyResponse,
     errors: [503],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of this API instance (METRICS_TOKEN or the operator token)',
+    auth: 'metrics',
+    success: 200,
+    answers: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
   },
   {
     method: 'get',
@@ -222,6 +232,15 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/v1/orgs/:orgId/audit-events',
+    summary: 'The audit log, newest first: filters and cursor pages',
+    auth: 'org',
+    success: 200,
+    query: schemas.auditEventsQuery,
+    response: schemas.auditEventsResponse,
+  },
+  {
+    method: 'get',
     path: '/v1/orgs/:orgId/provisioning',
     summary: 'Running or failed provisioning',
     auth: 'org',
@@ -250,6 +269,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/sign-up',
+    rateLimited: true,
     summary: 'Start a personal account: emails a code (the same answer for every address)',
     auth: 'none',
     success: 202,
@@ -260,6 +280,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/sign-up/verify',
+    rateLimited: true,
     summary: 'Prove the email with the code: the account is usable and signed in',
     auth: 'none',
     success: 200,
@@ -270,6 +291,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/password',
+    rateLimited: true,
     summary: 'Sign in with email and password',
     auth: 'none',
     success: 200,
@@ -280,6 +302,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/password/setup/start',
+    rateLimited: true,
     summary: 'Email a fresh password-setup link (the same answer for every address)',
     auth: 'none',
     success: 202,
@@ -290,6 +313,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/password/setup',
+    rateLimited: true,
     summary: 'Set the password with the token from a setup link (once)',
     auth: 'none',
     success: 200,
@@ -299,6 +323,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/email-code/start',
+    rateLimited: true,
     summary: 'Email a sign-in code (the same answer for every address)',
     auth: 'none',
     success: 202,
@@ -309,6 +334,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/email-code/verify',
+    rateLimited: true,
     summary: 'Sign in with the emailed code (and TOTP when enrolled)',
     auth: 'none',
     success: 200,
@@ -319,6 +345,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/auth/identify',
+    rateLimited: true,
     summary: 'Which way does this email sign in?',
     auth: 'none',
     success: 200,
@@ -336,6 +363,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'get',
     path: '/v1/sso/:connectorId/login',
+    rateLimited: true,
     summary: 'Redirect to the IdP',
     auth: 'none',
     success: 302,
@@ -352,6 +380,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/sso/:connectorId/acs',
+    rateLimited: true,
     summary: 'SAML assertion consumer',
     auth: 'none',
     success: 303,
@@ -362,6 +391,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'get',
     path: '/v1/sso/:connectorId/callback',
+    rateLimited: true,
     summary: 'OpenID Connect redirect URI (authorization code callback)',
     auth: 'none',
     success: 303,
@@ -436,6 +466,7 @@ const SECURITY: Record<Auth, Record<string, string[]>[]> = {
   operator: [{ operatorToken: [] }],
   org: [{ operatorToken: [] }, { orgApiKey: [] }],
   session: [{ sessionCookie: [] }, { sessionToken: [] }],
+  metrics: [{ metricsToken: [] }, { operatorToken: [] }],
   none: [],
 };
 
@@ -464,7 +495,8 @@ export function problemStatuses(operation: Operation): number[] {
     statuses.add(401);
     statuses.add(403);
   }
-  if (operation.auth === 'session') statuses.add(401);
+  if (operation.auth === 'session' || operation.auth === 'metrics') statuses.add(401);
+  if (operation.rateLimited) statuses.add(429);
   return [...statuses].sort((a, b) => a - b);
 }
 
@@ -569,6 +601,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     components: {
       securitySchemes: {
         operatorToken: { type: 'http', scheme: 'bearer', description: 'The operator token (ADMIN_TOKEN)' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'The metrics token (METRICS_TOKEN)' },
         orgApiKey: { type: 'http', scheme: 'bearer', description: 'An organization API key (sk_…)' },
         sessionToken: { type: 'http', scheme: 'bearer', description: 'A session token from a sign-in' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'sso_session' },

@@ -454,3 +454,47 @@ export const identifyResponse = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('sso'), connectorId, loginUrl: z.url() }),
   z.strictObject({ method: z.literal('password') }),
 ]);
+
+// Audit log (api/routes/auditEvents.ts)
+export const AUDIT_TARGET_TYPES = ['organization', 'domain', 'connection', 'user', 'other'] as const;
+export const auditEventsQuery = z.object({
+  action: z
+    .string()
+    .regex(/^[a-z_]+(\.[a-z_]+)+$/, 'an event type such as sign_in.failed')
+    .max(100)
+    .optional(),
+  actor: z
+    .string()
+    .regex(
+      /^(operator|api-key|anonymous|user:usr_[a-f0-9]{32})$/,
+      'operator, api-key, anonymous or user:<id>',
+    )
+    .optional(),
+  target: z
+    .string()
+    .regex(/^[a-z]{3}_[a-f0-9]{32}$/, 'an organization, domain, connection or user ID')
+    .optional(),
+  from: z.iso.datetime().optional().describe('Events at or after this time'),
+  to: z.iso.datetime().optional().describe('Events before this time'),
+  cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const auditEventsResponse = z.strictObject({
+  events: z.array(
+    z.strictObject({
+      id: z.string(),
+      action: z.string().describe('The event type, e.g. connector.deleted or sign_in.failed'),
+      at: timestamp,
+      actor: z
+        .string()
+        .nullable()
+        .describe('operator, api-key, user:<id> or anonymous; null when the system acted on its own'),
+      target: z
+        .strictObject({ type: z.enum(AUDIT_TARGET_TYPES), id: z.string() })
+        .nullable()
+        .describe('What the event is about'),
+      data: z.record(z.string(), z.unknown()).describe('IDs, codes and counts; never personal data'),
+    }),
+  ),
+  nextCursor: z.string().nullable().describe('Pass as cursor for the next (older) page; null at the end'),
+});

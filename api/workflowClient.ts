@@ -22,6 +22,8 @@ import type { OidcProviderMetadata } from '../activities/oidcDiscovery';
 import type { DomainDoc } from '../db/collections';
 import { generationOf } from '../db/domains';
 import { DomainError, isErrorCode } from '../domain/errors';
+import type { ConnectorId, OrgId } from '../domain/ids';
+import { runSummaries } from '../domain/runSummaries';
 import type { KeyRing } from '../security/keys';
 import { tokenDigest } from '../security/tokens';
 import type { connectorTeardown } from '../workflows/connectorTeardown';
@@ -63,20 +65,70 @@ function failureCode(error: unknown): string | undefined {
  */
 async function resultWithinBound<R>(
   deps: ApiDeps,
+  workflow: string,
   handle: Pick<WorkflowHandle<() => Promise<R>>, 'result'>,
   ms: number,
 ): Promise<R | typeof TIMED_OUT> {
   const abort = new AbortController();
   try {
-    return await withinBound(
+    const result = await withinBound(
       deps.temporal.withAbortSignal(abort.signal, () => handle.result()),
       ms,
     );
+    if (result === TIMED_OUT) deps.metrics?.workflowWaitTimeouts.inc({ workflow });
+    return result;
   } finally {
     // Also after an answer: aborting calls that already ended does nothing.
     abort.abort();
   }
 }
+
+/** Counts a start (or signal-with-start) of a run of `workflow` in the API's metrics. */
+function countStart(deps: ApiDeps, workflow: string): void {
+  deps.metrics?.workflowStarts.inc({ workflow });
+}
+
+/**
+ * Sign-ins start often and names change rarely: their summary names are kept for a minute per
+ * connection, so the sign-in path does not read the organization and connection every time. A
+ * rename shows in summaries of runs started after that minute.
+ */
+const SIGN_IN_NAMES_TTL_MS = 60_000;
+const SIGN_IN_NAMES_MAX = 1_000;
+const signInNames = new Map<string, { names: { org: string; connector: string }; until: number }>();
+
+async function signInNamesOf(deps: ApiDeps, orgId: string, connectorId: string) {
+  const now = Date.now();
+  const cached = signInNames.get(connectorId);
+  if (cached && cached.until > now) return cached.names;
+  const names = await namesOf(deps, orgId, connectorId);
+  if (signInNames.size >= SIGN_IN_NAMES_MAX) signInNames.clear();
+  signInNames.set(connectorId, { names, until: now + SIGN_IN_NAMES_TTL_MS });
+  return names;
+}
+
+/** Names for run summaries; an ID stands in for a record that is gone. */
+async function namesOf(
+  deps: ApiDeps,
+  orgId: string,
+  connectorId?: string,
+): Promise<{ org: string; connector: string }> {
+  const [org, connector] = await Promise.all([
+    deps.c.orgs.findOne({ _id: orgId as OrgId }, { projection: { name: 1 } }),
+    connectorId
+      ? deps.c.connectors.findOne({ _id: connectorId as ConnectorId }, { projection: { name: 1 } })
+      : null,
+  ]);
+  return { org: org?.name ?? orgId, connector: connector?.name ?? connectorId ?? '' };
+}
+
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an unreadable URL';
+  }
+};
 
 /** Readiness: whether the Temporal frontend answers. */
 export async function pingTemporal(deps: ApiDeps): Promise<void> {
@@ -113,8 +165,10 @@ export async function fetchIdpSettings(deps: ApiDeps, url: string): Promise<IdpS
       workflowId: `idp-metadata-${randomUUID()}`,
       args: [{ url }],
       workflowExecutionTimeout: '2m',
+      staticSummary: runSummaries.idpMetadataFetch(hostOf(url)),
     });
-    const result = await resultWithinBound(deps, handle, 30_000);
+    countStart(deps, 'idpMetadataFetch');
+    const result = await resultWithinBound(deps, 'idpMetadataFetch', handle, 30_000);
     if (result === TIMED_OUT) throw new DomainError('idp_unavailable', 'The metadata URL could not be read');
     return result;
   } catch (error) {
@@ -137,8 +191,10 @@ export async function discoverOidcProvider(deps: ApiDeps, issuer: string): Promi
       workflowId: `oidc-discovery-${randomUUID()}`,
       args: [{ issuer }],
       workflowExecutionTimeout: '2m',
+      staticSummary: runSummaries.oidcDiscovery(hostOf(issuer)),
     });
-    const result = await resultWithinBound(deps, handle, 30_000);
+    countStart(deps, 'oidcDiscovery');
+    const result = await resultWithinBound(deps, 'oidcDiscovery', handle, 30_000);
     if (result === TIMED_OUT) throw unavailable();
     return result;
   } catch (error) {
@@ -167,16 +223,20 @@ export function ssoSignInWorkflowId(keys: KeyRing, connectorId: string, subject:
  * Concurrent callbacks for one person (double submit, several tabs) attach to the running
  * sign-in instead of starting a second one; a finished one makes room for the next sign-in.
  */
-export function startSsoSignIn(
+export async function startSsoSignIn(
   deps: ApiDeps,
   workflowId: string,
   input: SsoSignInInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ssoSignIn>> {
-  return deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
+  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
+  const handle = await deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
     ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [input],
+    staticSummary: runSummaries.ssoSignIn(names.connector, names.org),
   });
+  countStart(deps, 'ssoSignIn');
+  return handle;
 }
 
 export async function runSsoSignIn(
@@ -187,7 +247,7 @@ export async function runSsoSignIn(
   const handle = await startSsoSignIn(deps, workflowId, input);
   let result: SsoSignInResult | typeof TIMED_OUT;
   try {
-    result = await resultWithinBound(deps, handle, deps.config.signInWaitMs);
+    result = await resultWithinBound(deps, 'ssoSignIn', handle, deps.config.signInWaitMs);
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     const code = failureCode(error);
@@ -295,12 +355,17 @@ export async function describeSsoSignIn(
 
 // Domain verification: one run per domain record, its workflow ID the domain's
 
-function domainRunOptions(deps: ApiDeps, domain: DomainDoc): WorkflowStartOptions<typeof domainVerification> {
+async function domainRunOptions(
+  deps: ApiDeps,
+  domain: DomainDoc,
+): Promise<WorkflowStartOptions<typeof domainVerification>> {
+  const names = await namesOf(deps, domain.orgId);
   return {
     ...runPlacement(deps, domainVerificationWorkflowId(domain._id), domain.orgId, DomainIdKey, domain._id),
     args: [
       { domainId: domain._id, generation: generationOf(domain), timings: deps.config.domainVerification },
     ],
+    staticSummary: runSummaries.domainVerification(domain.domain, names.org),
   };
 }
 
@@ -314,17 +379,19 @@ export async function startDomainVerification(
   ifRunning: 'USE_EXISTING' | 'TERMINATE_EXISTING',
 ): Promise<void> {
   await deps.temporal.workflow.start<typeof domainVerification>('domainVerification', {
-    ...domainRunOptions(deps, domain),
+    ...(await domainRunOptions(deps, domain)),
     workflowIdConflictPolicy: ifRunning,
   });
+  countStart(deps, 'domainVerification');
 }
 
 /** "Check now": wakes the domain's run, or starts one if it has none (signal-with-start). */
 export async function wakeDomainVerification(deps: ApiDeps, domain: DomainDoc): Promise<void> {
   await deps.temporal.workflow.signalWithStart<typeof domainVerification, []>('domainVerification', {
-    ...domainRunOptions(deps, domain),
+    ...(await domainRunOptions(deps, domain)),
     signal: checkNowSignal,
   });
+  countStart(deps, 'domainVerification');
 }
 
 /** Ends the domain's run; false when it has none running. */
@@ -346,7 +413,9 @@ export async function stopDomainVerification(
 
 /** Starts the teardown's run; a second start (a repeated or concurrent DELETE) finds the same run. */
 export async function startConnectorTeardown(deps: ApiDeps, input: ConnectorTeardownInput): Promise<void> {
+  const names = await namesOf(deps, input.orgId, input.connectorId);
   await deps.temporal.workflow.start<typeof connectorTeardown>('connectorTeardown', {
+    staticSummary: runSummaries.connectorTeardown(names.connector, names.org),
     ...runPlacement(
       deps,
       connectorTeardownWorkflowId(input.teardownId),
@@ -357,6 +426,7 @@ export async function startConnectorTeardown(deps: ApiDeps, input: ConnectorTear
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [input],
   });
+  countStart(deps, 'connectorTeardown');
 }
 
 /** The run's progress, or undefined when it no longer exists (long finished and cleaned up). */
@@ -392,7 +462,10 @@ async function updateTeardown(
       deps.temporal.withAbortSignal(abort.signal, () => send(handle)),
       deps.config.signInWaitMs,
     );
-    if (answer === TIMED_OUT) throw new DomainError('try_again_later', 'The teardown did not answer in time');
+    if (answer === TIMED_OUT) {
+      deps.metrics?.workflowWaitTimeouts.inc({ workflow: 'connectorTeardown' });
+      throw new DomainError('try_again_later', 'The teardown did not answer in time');
+    }
     return answer;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return undefined;

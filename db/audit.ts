@@ -1,9 +1,12 @@
+import type { Filter } from 'mongodb';
 import type { OrgId } from '../domain/ids';
-import { upsertOnce, type Collections } from './collections';
+import { upsertOnce, type AuditEventDoc, type Collections } from './collections';
 
 /**
  * Records an audit event. `eventId` is deterministic when the caller may run twice (an activity
  * retry), so the event is written once; data must hold IDs and codes, never personal data.
+ * `subjectId` is the event's target (an organization, domain, connection or user ID); `actor` says
+ * who acted: `operator`, `api-key`, `user:<id>`, `anonymous`, or none for the system itself.
  */
 export async function recordAuditEvent(
   c: Collections,
@@ -12,6 +15,7 @@ export async function recordAuditEvent(
     type: string;
     orgId: OrgId | null;
     subjectId: string | null;
+    actor?: string;
     data?: Record<string, unknown>;
   },
   now: Date,
@@ -24,6 +28,7 @@ export async function recordAuditEvent(
           type: event.type,
           orgId: event.orgId,
           subjectId: event.subjectId,
+          ...(event.actor ? { actor: event.actor } : {}),
           at: now,
           data: event.data ?? {},
         },
@@ -31,4 +36,34 @@ export async function recordAuditEvent(
       { upsert: true },
     ),
   );
+}
+
+export interface AuditQuery {
+  orgId: OrgId;
+  type?: string;
+  actor?: string;
+  subjectId?: string;
+  from?: Date;
+  to?: Date;
+  /** The last event of the previous page: this page starts strictly after it (newest first). */
+  after?: { at: Date; id: string };
+  limit: number;
+}
+
+/**
+ * An organization's events, newest first, ordered by (at, _id) so pages neither skip nor repeat
+ * an event when others are written meanwhile: new events sort before the cursor, never after it.
+ */
+export async function listAuditEvents(c: Collections, query: AuditQuery): Promise<AuditEventDoc[]> {
+  const and: Filter<AuditEventDoc>[] = [{ orgId: query.orgId }];
+  if (query.type) and.push({ type: query.type });
+  if (query.actor) and.push({ actor: query.actor });
+  if (query.subjectId) and.push({ subjectId: query.subjectId });
+  if (query.from) and.push({ at: { $gte: query.from } });
+  if (query.to) and.push({ at: { $lt: query.to } });
+  if (query.after)
+    and.push({
+      $or: [{ at: { $lt: query.after.at } }, { at: query.after.at, _id: { $lt: query.after.id } }],
+    });
+  return c.auditEvents.find({ $and: and }).sort({ at: -1, _id: -1 }).limit(query.limit).toArray();
 }

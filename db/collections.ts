@@ -202,7 +202,10 @@ export interface AuditEventDoc {
   _id: string;
   type: string;
   orgId: OrgId | null;
+  /** The target: the organization, domain, connection or user the event is about. */
   subjectId: string | null;
+  /** Who acted (`operator`, `api-key`, `user:<id>`, `anonymous`); absent: the system itself. */
+  actor?: string;
   at: Date;
   data: Record<string, unknown>;
 }
@@ -319,6 +322,13 @@ export interface OidcRequestDoc {
   expiresAt: Date;
 }
 
+/** One hit counted against a rate limit (db/rateLimits.ts); `_id` is `<bucket>:<slot>`. */
+export interface RateLimitSlotDoc {
+  _id: string;
+  bucket: string;
+  expiresAt: Date;
+}
+
 export interface Collections {
   orgs: Collection<OrgDoc>;
   apiKeys: Collection<ApiKeyDoc>;
@@ -342,6 +352,7 @@ export interface Collections {
   teardownBatches: Collection<TeardownBatchDoc>;
   passwordSetupTokens: Collection<PasswordSetupTokenDoc>;
   signInDiagnostics: Collection<SignInDiagnosticDoc>;
+  rateLimits: Collection<RateLimitSlotDoc>;
 }
 
 export function collections(db: Db): Collections {
@@ -368,6 +379,7 @@ export function collections(db: Db): Collections {
     teardownBatches: db.collection('teardown_batches'),
     passwordSetupTokens: db.collection('password_setup_tokens'),
     signInDiagnostics: db.collection('sign_in_diagnostics'),
+    rateLimits: db.collection('rate_limits'),
   };
 }
 

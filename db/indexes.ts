@@ -21,6 +21,8 @@ export async function ensureIndexes(c: Collections): Promise<void> {
     c.ssoIdentities.createIndex({ userId: 1 }, { name: 'user' }),
     c.sessions.createIndex({ userId: 1 }, { name: 'user' }),
     c.auditEvents.createIndex({ orgId: 1, at: -1 }, { name: 'org_time' }),
+    c.auditEvents.createIndex({ orgId: 1, at: -1, _id: -1 }, { name: 'org_time_id' }),
+    c.rateLimits.createIndex({ bucket: 1 }, { name: 'bucket' }),
     c.emailCodes.createIndex({ userId: 1 }, { name: 'user' }),
     c.breakGlass.createIndex({ orgId: 1, userId: 1 }, { unique: true, name: 'org_user_unique' }),
     c.teardownBatches.createIndex({ teardownId: 1 }, { name: 'teardown' }),
@@ -41,6 +43,7 @@ export async function ensureIndexes(c: Collections): Promise<void> {
       { name: 'connector_outcome_time' },
     ),
     ensureExpiryIndex(c.signInDiagnostics),
+    ensureExpiryIndex(c.rateLimits),
   ]);
 }
 

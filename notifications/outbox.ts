@@ -4,6 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Collections } from '../db/collections';
+import { runSummaries } from '../domain/runSummaries';
 import { insertOutboxMessage, type OutboxMessage } from '../db/outbox';
 import type { emailDelivery } from '../workflows/emailDelivery';
 import { emailDeliveryWorkflowId } from '../workflows/shared';
@@ -22,5 +23,6 @@ export async function enqueueEmail(deps: EmailQueueDeps, message: OutboxMessage)
     workflowId: emailDeliveryWorkflowId(message.id),
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [{ messageId: message.id }],
+    staticSummary: runSummaries.emailDelivery(message.kind),
   });
 }

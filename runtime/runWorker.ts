@@ -15,7 +15,7 @@ export async function runWorker(
   services: Services,
   options: { taskQueue?: string; workflowBundle?: WorkflowBundle } = {},
 ): Promise<RunningWorker> {
-  installTemporalRuntime(services.logger);
+  installTemporalRuntime(services.logger, services.config.workerMetrics);
   // Every worker makes sure the daily certificate check is scheduled (idempotent across replicas).
   await ensureCertificateCheckSchedule(
     services.temporal,

@@ -19,6 +19,7 @@ export const KEY_PURPOSES = [
   'totp-secret',
   'recovery-code',
   'client-secret',
+  'rate-limit',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

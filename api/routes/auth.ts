@@ -16,6 +16,8 @@ import {
 } from '../schemas';
 import { startEmailCodeSignIn, verifyEmailCodeSignIn } from '../services/emailCodeSignIn';
 import { completePasswordSetup, startPasswordSetup } from '../services/passwordSetup';
+import { rateLimit } from '../middleware/rateLimit';
+import { withSignInOutcome } from '../services/signInOutcomes';
 import { parse } from '../validate';
 
 /** The normalized address and its domain, as every sign-in service takes them. */
@@ -34,7 +36,7 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
 
   // The same answer for new, unproven and proven addresses; the email says the rest.
-  router.post('/v1/auth/sign-up', async (ctx) => {
+  router.post('/v1/auth/sign-up', rateLimit(deps, '/v1/auth/sign-up', { account: true }), async (ctx) => {
     const body = parse(signUpBody, ctx.request.body);
     await signUp(deps, {
       ...addressOf(body.email),
@@ -47,59 +49,89 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
 
   // The code proves the mailbox, which is what password sign-in would otherwise ask next: the
   // account is signed in (amr otp: a one-time code, RFC 8176).
-  router.post('/v1/auth/sign-up/verify', async (ctx) => {
-    const body = parse(signUpVerifyBody, ctx.request.body);
-    const user = await verifySignUp(deps, {
-      ...addressOf(body.email),
-      code: body.code,
-      ...clientVersionOf(ctx),
-    });
-    const token = await startSession(deps, ctx, user._id, ['otp']);
-    ctx.body = { id: user._id, token };
-  });
+  router.post(
+    '/v1/auth/sign-up/verify',
+    rateLimit(deps, '/v1/auth/sign-up/verify', { account: true }),
+    async (ctx) => {
+      const body = parse(signUpVerifyBody, ctx.request.body);
+      const user = await verifySignUp(deps, {
+        ...addressOf(body.email),
+        code: body.code,
+        ...clientVersionOf(ctx),
+      });
+      const token = await startSession(deps, ctx, user._id, ['otp']);
+      ctx.body = { id: user._id, token };
+    },
+  );
 
-  router.post('/v1/auth/password', async (ctx) => {
+  router.post('/v1/auth/password', rateLimit(deps, '/v1/auth/password', { account: true }), async (ctx) => {
     const body = parse(passwordSignInBody, ctx.request.body);
-    const { user, amr } = await passwordSignIn(deps, {
-      ...addressOf(body.email),
-      password: body.password,
-      ...(body.totp ? { totp: body.totp } : {}),
-      ...clientVersionOf(ctx),
-    });
+    const address = addressOf(body.email);
+    const { user, amr } = await withSignInOutcome(
+      deps,
+      { protocol: 'password', emailDomain: address.emailDomain },
+      () =>
+        passwordSignIn(deps, {
+          ...address,
+          password: body.password,
+          ...(body.totp ? { totp: body.totp } : {}),
+          ...clientVersionOf(ctx),
+        }),
+      (signedIn) => signedIn.user._id,
+    );
     const token = await startSession(deps, ctx, user._id, amr);
     ctx.body = { token };
   });
 
   // 202 for every address: a code goes only to an existing account whose domain does not
   // enforce SSO (or a break-glass account), at most one a minute.
-  router.post('/v1/auth/email-code/start', async (ctx) => {
-    const body = parse(emailCodeStartBody, ctx.request.body);
-    await startEmailCodeSignIn(deps, addressOf(body.email));
-    ctx.status = 202;
-    ctx.body = { status: 'code_sent' };
-  });
+  router.post(
+    '/v1/auth/email-code/start',
+    rateLimit(deps, '/v1/auth/email-code/start', { account: true }),
+    async (ctx) => {
+      const body = parse(emailCodeStartBody, ctx.request.body);
+      await startEmailCodeSignIn(deps, addressOf(body.email));
+      ctx.status = 202;
+      ctx.body = { status: 'code_sent' };
+    },
+  );
 
-  router.post('/v1/auth/email-code/verify', async (ctx) => {
-    const body = parse(emailCodeVerifyBody, ctx.request.body);
-    const { user, amr } = await verifyEmailCodeSignIn(deps, {
-      ...addressOf(body.email),
-      code: body.code,
-      ...(body.totp ? { totp: body.totp } : {}),
-      ...clientVersionOf(ctx),
-    });
-    const token = await startSession(deps, ctx, user._id, amr);
-    ctx.body = { token };
-  });
+  router.post(
+    '/v1/auth/email-code/verify',
+    rateLimit(deps, '/v1/auth/email-code/verify', { account: true }),
+    async (ctx) => {
+      const body = parse(emailCodeVerifyBody, ctx.request.body);
+      const address = addressOf(body.email);
+      const { user, amr } = await withSignInOutcome(
+        deps,
+        { protocol: 'email_code', emailDomain: address.emailDomain },
+        () =>
+          verifyEmailCodeSignIn(deps, {
+            ...address,
+            code: body.code,
+            ...(body.totp ? { totp: body.totp } : {}),
+            ...clientVersionOf(ctx),
+          }),
+        (signedIn) => signedIn.user._id,
+      );
+      const token = await startSession(deps, ctx, user._id, amr);
+      ctx.body = { token };
+    },
+  );
 
   // 202 for every address: a link goes only to an account that needs a password (see the service).
-  router.post('/v1/auth/password/setup/start', async (ctx) => {
-    const body = parse(passwordSetupStartBody, ctx.request.body);
-    await startPasswordSetup(deps, addressOf(body.email));
-    ctx.status = 202;
-    ctx.body = { status: 'link_sent' };
-  });
+  router.post(
+    '/v1/auth/password/setup/start',
+    rateLimit(deps, '/v1/auth/password/setup/start', { account: true }),
+    async (ctx) => {
+      const body = parse(passwordSetupStartBody, ctx.request.body);
+      await startPasswordSetup(deps, addressOf(body.email));
+      ctx.status = 202;
+      ctx.body = { status: 'link_sent' };
+    },
+  );
 
-  router.post('/v1/auth/password/setup', async (ctx) => {
+  router.post('/v1/auth/password/setup', rateLimit(deps, '/v1/auth/password/setup'), async (ctx) => {
     const body = parse(passwordSetupBody, ctx.request.body);
     await completePasswordSetup(deps, body);
     ctx.body = { status: 'password_set' };

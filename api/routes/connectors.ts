@@ -22,6 +22,7 @@ import { requireOrgAccess } from '../middleware/auth';
 import { createConnector, updateConnector } from '../services/connectors';
 import { oidcView } from '../services/oidcConnectors';
 import { deleteConnector, expediteTeardown, restoreConnector } from '../services/connectorTeardown';
+import { auditAdminAction } from '../services/adminAudit';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
 
@@ -109,6 +110,12 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
     const org = await loadOrg(deps, ctx.params);
     const body = parse(createConnectorBody, ctx.request.body);
     const connector = await createConnector(deps, org, body);
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'connector.created',
+      orgId: org._id,
+      subjectId: connector._id,
+      data: { type: connector.type, domains: body.domains.length },
+    });
     ctx.status = 201;
     ctx.body = connectorView(deps, connector);
   });
@@ -168,6 +175,13 @@ export function connectorRoutes(deps: ApiDeps): Router<ApiState> {
     const org = await loadOrg(deps, ctx.params);
     const connector = await loadConnector(deps, org._id, ctx.params);
     const updated = await updateConnector(deps, connector, body);
+    // Field names only: a PATCH may carry a client secret or certificates.
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'connector.updated',
+      orgId: org._id,
+      subjectId: connector._id,
+      data: { fields: Object.keys(body) },
+    });
     ctx.body = connectorView(deps, updated);
   });
 

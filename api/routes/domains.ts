@@ -10,6 +10,7 @@ import type { DomainId, OrgId } from '../../domain/ids';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOrgAccess } from '../middleware/auth';
 import { createDomainBody, domainResponse } from '../schemas';
+import { auditAdminAction } from '../services/adminAudit';
 import { addDomain, deleteDomain, verifyDomain } from '../services/domainVerification';
 import { parse } from '../validate';
 import { loadOrg } from './orgs';
@@ -48,6 +49,13 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
     const org = await loadOrg(deps, ctx.params);
     const name = orThrow(normalizeDomain(parse(createDomainBody, ctx.request.body).domain));
     const { domain, created } = await addDomain(deps, org._id, name);
+    if (created)
+      await auditAdminAction(deps, ctx.state.principal, {
+        type: 'domain.added',
+        orgId: org._id,
+        subjectId: domain._id,
+        data: { domain: domain.domain },
+      });
     // Adding a pending domain again answers it unchanged (200): nothing new was created.
     ctx.status = created ? 201 : 200;
     ctx.body = domainView(domain);
@@ -73,7 +81,14 @@ export function domainRoutes(deps: ApiDeps): Router<ApiState> {
 
   router.delete('/v1/orgs/:orgId/domains/:id', async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
-    await deleteDomain(deps, await loadDomain(deps.c, org._id, ctx.params));
+    const domain = await loadDomain(deps.c, org._id, ctx.params);
+    await deleteDomain(deps, domain);
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'domain.deleted',
+      orgId: org._id,
+      subjectId: domain._id,
+      data: { domain: domain.domain },
+    });
     ctx.status = 204;
   });
 

@@ -6,6 +6,7 @@ import { findOrg, insertOrg, updateOrg } from '../../db/orgs';
 import type { OrgDoc } from '../../db/collections';
 import type { ApiDeps, ApiState } from '../context';
 import { requireOperator, requireOrgAccess } from '../middleware/auth';
+import { auditAdminAction } from '../services/adminAudit';
 import { createApiKey } from '../services/apiKeys';
 import { parse } from '../validate';
 
@@ -31,6 +32,12 @@ export function orgRoutes(deps: ApiDeps): Router<ApiState> {
   router.post('/v1/orgs', requireOperator(deps), async (ctx) => {
     const body = parse(createOrgBody, ctx.request.body);
     const org = await insertOrg(deps.c, body.name, body.plan, deps.clock());
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'org.created',
+      orgId: org._id,
+      subjectId: org._id,
+      data: { plan: org.plan },
+    });
     ctx.status = 201;
     ctx.body = orgView(org);
   });
@@ -44,12 +51,23 @@ export function orgRoutes(deps: ApiDeps): Router<ApiState> {
     const body = parse(patchOrgBody, ctx.request.body);
     const org = await updateOrg(deps.c, orgId, body, deps.clock());
     if (!org) throw new DomainError('not_found', 'Organization not found');
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'org.updated',
+      orgId: org._id,
+      subjectId: org._id,
+      data: { fields: Object.keys(body), plan: org.plan },
+    });
     ctx.body = orgView(org);
   });
 
   router.post('/v1/orgs/:orgId/api-keys', requireOperator(deps), async (ctx) => {
     const org = await loadOrg(deps, ctx.params);
     const view: z.output<typeof apiKeyResponse> = await createApiKey(deps, org._id);
+    await auditAdminAction(deps, ctx.state.principal, {
+      type: 'api_key.created',
+      orgId: org._id,
+      subjectId: org._id,
+    });
     ctx.status = 201;
     // The only time the key is ever shown.
     ctx.body = view;

@@ -14,13 +14,15 @@ import { startSession } from '../sessions';
 import { completeOidcSignIn, oidcLoginUrl } from '../services/oidcSignIn';
 import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../services/ssoSignIn';
 import { identifyBody, identifyResponse, loginQuery, oidcCallbackQuery } from '../schemas';
+import { rateLimit } from '../middleware/rateLimit';
+import { withSignInOutcome } from '../services/signInOutcomes';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
 
 export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
 
-  router.post('/v1/auth/identify', async (ctx) => {
+  router.post('/v1/auth/identify', rateLimit(deps, '/v1/auth/identify'), async (ctx) => {
     const { email } = parse(identifyBody, ctx.request.body);
     const connector = await findConnectorForDomain(deps.c, orThrow(normalizeEmail(email)).domain);
     const view: z.output<typeof identifyResponse> = connector
@@ -42,63 +44,88 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     ctx.body = buildSpMetadata({ spEntityId: sp.entityId, acsUrl: sp.acsUrl });
   });
 
-  router.get('/v1/sso/:connectorId/login', async (ctx) => {
-    const { connectorId } = parse(connectorParams, ctx.params);
-    const connector = await connectorForLogin(
-      deps,
-      connectorId as ConnectorId,
-      ctx.get('x-client-version') || undefined,
-    );
-    const { returnTo } = parse(loginQuery, ctx.query);
-    if (connector.type !== 'saml') {
-      ctx.redirect(await oidcLoginUrl(deps, connector, returnTo, () => bindBrowser(deps, ctx)));
-      return;
-    }
-    const login = await ssoLoginRequest(deps, connector, returnTo, () => bindBrowser(deps, ctx));
-    if (login.kind === 'form') {
-      // The IdP takes AuthnRequests by POST only: the browser submits this form to it at once.
-      ctx.type = 'text/html';
-      // The page only submits its form to the IdP (node-saml's inline script does it on load).
-      ctx.set(
-        'Content-Security-Policy',
-        `default-src 'none'; script-src 'unsafe-inline'; form-action ${login.idpOrigin}; frame-ancestors 'none'`,
+  router.get(
+    '/v1/sso/:connectorId/login',
+    rateLimit(deps, '/v1/sso/:connectorId/login', { connection: true }),
+    async (ctx) => {
+      const { connectorId } = parse(connectorParams, ctx.params);
+      const connector = await connectorForLogin(
+        deps,
+        connectorId as ConnectorId,
+        ctx.get('x-client-version') || undefined,
       );
-      ctx.body = login.html;
-      return;
-    }
-    ctx.redirect(login.url);
-  });
+      const { returnTo } = parse(loginQuery, ctx.query);
+      if (connector.type !== 'saml') {
+        ctx.redirect(await oidcLoginUrl(deps, connector, returnTo, () => bindBrowser(deps, ctx)));
+        return;
+      }
+      const login = await ssoLoginRequest(deps, connector, returnTo, () => bindBrowser(deps, ctx));
+      if (login.kind === 'form') {
+        // The IdP takes AuthnRequests by POST only: the browser submits this form to it at once.
+        ctx.type = 'text/html';
+        // The page only submits its form to the IdP (node-saml's inline script does it on load).
+        ctx.set(
+          'Content-Security-Policy',
+          `default-src 'none'; script-src 'unsafe-inline'; form-action ${login.idpOrigin}; frame-ancestors 'none'`,
+        );
+        ctx.body = login.html;
+        return;
+      }
+      ctx.redirect(login.url);
+    },
+  );
 
-  router.post('/v1/sso/:connectorId/acs', async (ctx) => {
-    const { connectorId } = parse(connectorParams, ctx.params);
-    const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
-    const signedIn = await completeSsoSignIn(
-      deps,
-      connectorId as ConnectorId,
-      body,
-      ctx.get('x-client-version') || undefined,
-      (digest) => isSameBrowser(deps, ctx, digest),
-    );
-    // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
-    await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
-    ctx.status = 303;
-    ctx.redirect(signedIn.returnTo);
-  });
+  router.post(
+    '/v1/sso/:connectorId/acs',
+    rateLimit(deps, '/v1/sso/:connectorId/acs', { connection: true }),
+    async (ctx) => {
+      const { connectorId } = parse(connectorParams, ctx.params);
+      const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
+      const signedIn = await withSignInOutcome(
+        deps,
+        { protocol: 'saml', connectorId: connectorId as ConnectorId },
+        () =>
+          completeSsoSignIn(
+            deps,
+            connectorId as ConnectorId,
+            body,
+            ctx.get('x-client-version') || undefined,
+            (digest) => isSameBrowser(deps, ctx, digest),
+          ),
+        (result) => result.userId,
+      );
+      // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
+      await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+      ctx.status = 303;
+      ctx.redirect(signedIn.returnTo);
+    },
+  );
 
-  router.get('/v1/sso/:connectorId/callback', async (ctx) => {
-    const { connectorId } = parse(connectorParams, ctx.params);
-    const signedIn = await completeOidcSignIn(
-      deps,
-      connectorId as ConnectorId,
-      parse(oidcCallbackQuery, ctx.query),
-      ctx.get('x-client-version') || undefined,
-      (digest) => isSameBrowser(deps, ctx, digest),
-    );
-    // As for SAML: the IdP did the authentication, MFA included (rule 8).
-    await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
-    ctx.status = 303;
-    ctx.redirect(signedIn.returnTo);
-  });
+  router.get(
+    '/v1/sso/:connectorId/callback',
+    rateLimit(deps, '/v1/sso/:connectorId/callback', { connection: true }),
+    async (ctx) => {
+      const { connectorId } = parse(connectorParams, ctx.params);
+      const query = parse(oidcCallbackQuery, ctx.query);
+      const signedIn = await withSignInOutcome(
+        deps,
+        { protocol: 'oidc', connectorId: connectorId as ConnectorId },
+        () =>
+          completeOidcSignIn(
+            deps,
+            connectorId as ConnectorId,
+            query,
+            ctx.get('x-client-version') || undefined,
+            (digest) => isSameBrowser(deps, ctx, digest),
+          ),
+        (result) => result.userId,
+      );
+      // As for SAML: the IdP did the authentication, MFA included (rule 8).
+      await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+      ctx.status = 303;
+      ctx.redirect(signedIn.returnTo);
+    },
+  );
 
   return router;
 }

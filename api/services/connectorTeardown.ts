@@ -69,6 +69,7 @@ export async function deleteConnector(
         type: 'connector.deletion_requested',
         orgId: connector.orgId,
         subjectId: connector._id,
+        actor: teardown.requestedBy,
         data: {
           connectorId: connector._id,
           teardownId: teardown.teardownId,
@@ -108,6 +109,7 @@ export async function restoreConnector(
         type: 'connector.restored',
         orgId: connector.orgId,
         subjectId: connector._id,
+        actor: requesterOf(principal),
         data: {
           connectorId: connector._id,
           teardownId: teardown.teardownId,

@@ -55,6 +55,11 @@ export async function startTestStack(
       PORT: String(port),
       ...(port ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
       LOG_LEVEL: 'silent',
+      // Every test signs in from 127.0.0.1, many times: limits far above what a file does, unless
+      // a test sets its own (test/integration/rateLimits.test.ts).
+      RATE_LIMIT_PER_IP: '100000',
+      RATE_LIMIT_PER_ACCOUNT: '100000',
+      RATE_LIMIT_PER_CONNECTION: '100000',
       ...env,
     },
     { developmentDefaults: true },

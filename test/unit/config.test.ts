@@ -71,6 +71,38 @@ describe('configuration', () => {
     expect(() => loadConfig({ PASSWORD_SETUP_TTL: '0s' }, DEV)).toThrow(/PASSWORD_SETUP_TTL/);
   });
 
+  it('takes rate limits, proxy hops and metrics settings, off or safe by default', () => {
+    const defaults = loadConfig({}, DEV);
+    expect(defaults.trustProxyHops).toBe(0);
+    expect(defaults.rateLimits).toEqual({
+      windowMs: 60_000,
+      perIp: 300,
+      perAccount: 10,
+      perConnection: 1200,
+    });
+    expect(defaults.metricsToken).toBeUndefined();
+    expect(defaults.workerMetrics).toBeUndefined();
+    const set = loadConfig(
+      {
+        TRUST_PROXY: 'true',
+        RATE_LIMIT_WINDOW: '5m',
+        RATE_LIMIT_PER_IP: '0',
+        RATE_LIMIT_PER_ACCOUNT: '5',
+        METRICS_TOKEN: 'a-metrics-token-of-some-length',
+        WORKER_METRICS_PORT: '9464',
+      },
+      DEV,
+    );
+    expect(set.trustProxyHops).toBe(1);
+    expect(set.rateLimits).toMatchObject({ windowMs: 300_000, perIp: 0, perAccount: 5 });
+    expect(set.workerMetrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ TRUST_PROXY: '2' }, DEV).trustProxyHops).toBe(2);
+    expect(() => loadConfig({ TRUST_PROXY: 'yes' }, DEV)).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ RATE_LIMIT_WINDOW: '0s' }, DEV)).toThrow(/RATE_LIMIT_WINDOW/);
+    expect(() => loadConfig({ RATE_LIMIT_PER_IP: '-1' }, DEV)).toThrow(/RATE_LIMIT_PER_IP/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' }, DEV)).toThrow(/METRICS_TOKEN/);
+  });
+
   it('parses lists, origins and durations', () => {
     const config = loadConfig(
       {
@@ -244,6 +276,7 @@ describe('configuration', () => {
       'ENTRA_AUTHORITY_HOST',
       'SMTP_URL',
       'CONNECTOR_DELETE_GRACE',
+      'TRUST_PROXY',
     ]) {
       expect(CONFIG_VARIABLES).toContain(name);
     }
