@@ -1,5 +1,6 @@
 // The only module that reads process.env. Every setting is validated here, once, so a bad value
 // stops the process at startup with a message that names the variable, not later mid-request.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 
@@ -99,6 +100,7 @@ const envSchema = z.object({
   SAML_CLOCK_SKEW: duration('60s'),
   SAML_REQUEST_TTL: duration('10m'),
   SIGN_IN_WAIT: duration('10s'),
+  SAML_VALIDATION_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   IDP_FETCH_ALLOWED_NETWORKS: list.pipe(
     z.array(z.string().refine((text) => ipaddr.isValidCIDR(text), 'expected a network such as 10.0.0.0/8')),
   ),
@@ -148,6 +150,11 @@ export interface Config {
   domainVerification: DomainVerificationTimings;
   saml: { clockSkewMs: number; requestTtlMs: number };
   signInWaitMs: number;
+  /**
+   * Worker threads that validate SAML responses off the API's event loop (0: on it). Default: one
+   * per CPU, so one API process uses every core for the CPU-bound XML work.
+   */
+  samlValidationThreads: number;
   /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
   idpFetchAllowedNetworks: string[];
   email: EmailConfig;
@@ -295,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
+    samlValidationThreads: e.SAML_VALIDATION_THREADS ?? availableParallelism(),
     idpFetchAllowedNetworks: e.IDP_FETCH_ALLOWED_NETWORKS,
     email: {
       smtpUrl: e.SMTP_URL,

@@ -6,6 +6,7 @@ import type { Collections } from '../db/collections';
 import type { OrgId, UserId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { KeyRing } from '../security/keys';
+import type { SamlValidator } from '../sso/saml/validationPool';
 
 /** Everything the HTTP layer needs, injected so tests build an app over their own servers. */
 export interface ApiDeps {
@@ -17,6 +18,8 @@ export interface ApiDeps {
   clock: () => Date;
   /** Keys derived from SESSION_SECRET, one per purpose (sessions, API keys, relay state...). */
   keys: KeyRing;
+  /** Where SAML responses are validated: worker threads (runApi) or, when absent, this thread. */
+  samlValidator?: SamlValidator;
 }
 
 export type Principal = { kind: 'operator' } | { kind: 'org-key'; orgId: OrgId };

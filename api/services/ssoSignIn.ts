@@ -12,26 +12,35 @@ import { allowedReturnTo } from '../../domain/returnTo';
 import { spUrls } from '../../sso/connectorUrls';
 import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
 import { SamlValidationError } from '../../sso/saml/errors';
-import { createSamlClient, type SamlClient } from '../../sso/saml/samlClient';
+import { createSamlClient, type SamlClient, type SamlClientOptions } from '../../sso/saml/samlClient';
+import { inlineSamlValidator } from '../../sso/saml/validationPool';
 import type { ApiDeps } from '../context';
 import { assertSsoSignInAllowed } from './enforcement';
-import { runSsoSignIn, ssoSignInWorkflowId } from '../workflowClient';
+import { runAccountLinking, runJitProvisioning, ssoSignInWorkflowId } from '../workflowClient';
+import { identityId, refreshIdentity, verifiedDomainsOf } from '../../db/ssoIdentities';
+import { findUserByEmail, isEmailProven } from '../../db/users';
+import { decideSsoSignIn, type SsoSignInFacts } from '../../domain/signInPolicy';
+import { timed } from '../../runtime/stepTimings';
 
 /** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
 export async function usableConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
-  const connector = await deps.c.connectors.findOne({ _id: connectorId });
+  const connector = await timed('db: read connection', () => deps.c.connectors.findOne({ _id: connectorId }));
   if (!connector) throw new DomainError('not_found', 'Connection not found');
   if (connector.status !== 'active') throw new DomainError('connector_deleting');
-  const org = await deps.c.orgs.findOne({ _id: connector.orgId });
+  const org = await timed('db: read organization', () => deps.c.orgs.findOne({ _id: connector.orgId }));
   if (org?.plan !== 'business')
     throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
   return connector;
 }
 
 function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
+  return createSamlClient(samlClientOptions(deps, connector));
+}
+
+function samlClientOptions(deps: ApiDeps, connector: ConnectorDoc): SamlClientOptions {
   if (!connector.saml) throw new DomainError('connector_disabled', 'This connection has no SAML settings');
   const sp = spUrls(deps.config.publicUrl, connector._id);
-  return createSamlClient({
+  return {
     connectorId: connector._id,
     spEntityId: sp.entityId,
     acsUrl: sp.acsUrl,
@@ -39,7 +48,7 @@ function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
     clockSkewMs: deps.config.saml.clockSkewMs,
     requestTtlMs: deps.config.saml.requestTtlMs,
     requestStore: createMongoSamlRequestStore(deps.c.samlRequests, { now: deps.clock }),
-  });
+  };
 }
 
 /** The connection to start a login with, after the desktop version gate (rule 9). */
@@ -112,7 +121,9 @@ export async function completeSsoSignIn(
   const connector = await connectorForLogin(deps, connectorId, clientVersion);
   let assertion;
   try {
-    assertion = await samlClientFor(deps, connector).validatePostResponse(body);
+    assertion = await timed('SAML validation (incl. request ID consume)', () =>
+      (deps.samlValidator ?? inlineSamlValidator).validate(samlClientOptions(deps, connector), body),
+    );
   } catch (error) {
     if (error instanceof SamlValidationError) throw new DomainError(error.code, error.message);
     throw error;
@@ -133,9 +144,16 @@ export async function completeSsoSignIn(
 }
 
 /**
- * After any protocol has validated the IdP's answer: parks what it said about the person in a
- * sign-in attempt (no personal data goes to Temporal) and lets the ssoSignIn workflow decide who
- * signs in (returning identity, linking, JIT, refusals).
+ * After any protocol has validated the IdP's answer: who signs in. The API decides on a fast read
+ * with the one sign-in policy (domain/signInPolicy.ts `decideSsoSignIn`, which the workflows use
+ * too); the connection's state and plan and the desktop gate were checked before the response was
+ * even read (connectorForLogin).
+ * - A returning identity needs no durable process: one idempotent write refreshes its profile and
+ *   last sign-in and finds its user in the same round trip, and the person is in.
+ * - A refusal is answered at once.
+ * - Linking and JIT provisioning park what the IdP said in a sign-in attempt (no personal data
+ *   goes to Temporal) and run the one workflow that applies, which decides again on the account
+ *   as it is when it writes.
  */
 export async function signInAs(
   deps: ApiDeps,
@@ -143,23 +161,66 @@ export async function signInAs(
   subject: string,
   mapped: MappedProfile,
 ): Promise<UserId> {
-  const attemptId = await insertSignInAttempt(
-    deps.c,
-    {
-      connectorId: connector._id,
-      orgId: connector.orgId,
-      subject,
-      ...(mapped.email ? { email: mapped.email } : {}),
-      ...(mapped.name ? { name: mapped.name } : {}),
-      ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
-      profile: mapped.profile,
-    },
-    deps.clock(),
+  const returningUser = await timed('db: refresh identity (finds a returning one)', () =>
+    refreshIdentity(deps.c, identityId(connector._id, subject), mapped.profile, deps.clock()),
   );
-  const result = await runSsoSignIn(deps, ssoSignInWorkflowId(deps.keys, connector._id, subject), {
+  // A known identity signs in whatever else is true now (rule 6): the other facts are only read
+  // for a new one.
+  const decision = decideSsoSignIn(
+    returningUser
+      ? { existingIdentity: { userId: returningUser }, connectorVerifiedDomains: [], jitEnabled: false }
+      : await timed('db: read account by email, verified domains', () =>
+          newIdentityFacts(deps, connector, mapped.email),
+        ),
+  );
+  if (decision.kind === 'returning') return decision.userId;
+  if (decision.kind === 'refuse') throw new DomainError(decision.code);
+
+  const attemptId = await timed('db: insert sign-in attempt', () =>
+    insertSignInAttempt(
+      deps.c,
+      {
+        connectorId: connector._id,
+        orgId: connector.orgId,
+        subject,
+        ...(mapped.email ? { email: mapped.email } : {}),
+        ...(mapped.name ? { name: mapped.name } : {}),
+        ...(mapped.avatarUrl ? { avatarUrl: mapped.avatarUrl } : {}),
+        profile: mapped.profile,
+      },
+      deps.clock(),
+    ),
+  );
+  const workflowId = ssoSignInWorkflowId(deps.keys, connector._id, subject);
+  const step = {
     attemptId,
     connectorId: connector._id,
     orgId: connector.orgId,
-  });
-  return asUserId(result.userId);
+    role: connector.jit.defaultRole,
+  };
+  if (decision.kind === 'provision')
+    return asUserId((await runJitProvisioning(deps, workflowId, step)).userId);
+  // 'reclaim' (an unproven account) runs the same workflow as 'link': it decides on the account as
+  // it is when it writes.
+  return asUserId((await runAccountLinking(deps, workflowId, { ...step, userId: decision.userId })).userId);
+}
+
+/** What decideSsoSignIn needs about an identity this connection has not seen yet. */
+async function newIdentityFacts(
+  deps: ApiDeps,
+  connector: ConnectorDoc,
+  email: string | undefined,
+): Promise<SsoSignInFacts> {
+  const [userByEmail, verified] = await Promise.all([
+    email !== undefined ? findUserByEmail(deps.c, email) : null,
+    verifiedDomainsOf(deps.c, connector),
+  ]);
+  return {
+    ...(userByEmail
+      ? { existingUserByEmail: { userId: userByEmail._id, emailProven: isEmailProven(userByEmail) } }
+      : {}),
+    ...(email !== undefined ? { email } : {}),
+    connectorVerifiedDomains: verified,
+    jitEnabled: connector.jit.enabled,
+  };
 }
