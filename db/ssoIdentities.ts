@@ -22,10 +22,10 @@ export async function refreshIdentity(
   profile: Record<string, string | string[]>,
   now: Date,
 ): Promise<UserId | null> {
+  // No projection: FerretDB v1 does not implement one on findAndModify.
   const identity = await c.ssoIdentities.findOneAndUpdate(
     { _id: id },
     { $set: { profile, lastSignInAt: now } },
-    { projection: { userId: 1 } },
   );
   return identity?.userId ?? null;
 }
