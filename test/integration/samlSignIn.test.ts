@@ -23,6 +23,7 @@ import {
   type SsoFixture,
 } from '../helpers/sso';
 import { ssoSignInWorkflowId } from '../../api/workflowClient';
+import { asConnectorId, asUserId } from '../../domain/ids';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -754,7 +755,7 @@ describe('returning identities', () => {
     const email = person(fixture.domain);
     const first = await signIn(stack, fixture, { nameId: email, attributes: { email, team: 'A' } });
     const userId = (await me(first.sessionToken)).id;
-    const identityFilter = { connectorId: fixture.connectorId, subject: email };
+    const identityFilter = { connectorId: asConnectorId(fixture.connectorId), subject: email };
     const before = await stack.services.c.ssoIdentities.findOne(identityFilter);
 
     await stack.worker?.shutdown();
@@ -773,7 +774,7 @@ describe('returning identities', () => {
     expect(identities).toHaveLength(1);
     expect(identities[0]).toMatchObject({ userId, profile: { team: 'B' } });
     expect(identities[0]!.lastSignInAt.getTime()).toBeGreaterThan(before!.lastSignInAt.getTime());
-    expect(await stack.services.c.memberships.countDocuments({ userId })).toBe(1);
+    expect(await stack.services.c.memberships.countDocuments({ userId: asUserId(userId) })).toBe(1);
   });
 });
 
