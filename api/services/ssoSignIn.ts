@@ -24,13 +24,22 @@ import { timed } from '../../runtime/stepTimings';
 
 /** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
 export async function usableConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
+  const connector = await activeConnector(deps, connectorId);
+  await assertBusinessPlan(deps, connector);
+  return connector;
+}
+
+async function activeConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
   const connector = await timed('db: read connection', () => deps.c.connectors.findOne({ _id: connectorId }));
   if (!connector) throw new DomainError('not_found', 'Connection not found');
   if (connector.status !== 'active') throw new DomainError('connector_deleting');
+  return connector;
+}
+
+async function assertBusinessPlan(deps: ApiDeps, connector: ConnectorDoc): Promise<void> {
   const org = await timed('db: read organization', () => deps.c.orgs.findOne({ _id: connector.orgId }));
   if (org?.plan !== 'business')
     throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
-  return connector;
 }
 
 function samlClientFor(deps: ApiDeps, connector: ConnectorDoc): SamlClient {
@@ -118,16 +127,31 @@ export async function completeSsoSignIn(
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
 ): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
-  const connector = await connectorForLogin(deps, connectorId, clientVersion);
-  let assertion;
+  const connector = await activeConnector(deps, connectorId);
+  // The plan is read while the response is validated (one round trip less per sign-in). The
+  // refusals keep connectorForLogin's order and win over any validation error: plan, then the
+  // desktop version gate (rule 9), which also comes before validation starts, so a refused
+  // desktop client does not use up its sign-in request.
+  const planChecked = assertBusinessPlan(deps, connector);
   try {
-    assertion = await timed('SAML validation (incl. request ID consume)', () =>
+    assertSsoSignInAllowed(deps, connector, clientVersion);
+  } catch (gate) {
+    await planChecked;
+    throw gate;
+  }
+  const [plan, validated] = await Promise.allSettled([
+    planChecked,
+    timed('SAML validation (incl. request ID consume)', () =>
       (deps.samlValidator ?? inlineSamlValidator).validate(samlClientOptions(deps, connector), body),
-    );
-  } catch (error) {
+    ),
+  ]);
+  if (plan.status === 'rejected') throw plan.reason;
+  if (validated.status === 'rejected') {
+    const error: unknown = validated.reason;
     if (error instanceof SamlValidationError) throw new DomainError(error.code, error.message);
     throw error;
   }
+  const assertion = validated.value;
   const state = decodeRelayState(assertion.relayState, connector._id, deps.clock(), deps.keys);
   if (!state)
     throw new DomainError('return_to_not_allowed', 'The sign-in state is missing, expired or not ours');
