@@ -56,8 +56,9 @@ export function createSamlValidator(threads: number): SamlValidator {
     execArgv,
     minThreads: threads,
     maxThreads: threads,
-    // A thread validates one response at a time; a few more wait in line rather than in the loop.
-    concurrentTasksPerWorker: 1,
+    // A validation waits in the middle for the main thread to consume its request ID; meanwhile its
+    // thread takes on another one, so a busy main thread does not leave the threads idle.
+    concurrentTasksPerWorker: 4,
     idleTimeout: 60_000,
   });
   return {
