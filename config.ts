@@ -1,5 +1,6 @@
 // The only module that reads process.env. Every setting is validated here, once, so a bad value
 // stops the process at startup with a message that names the variable, not later mid-request.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 
@@ -100,6 +101,7 @@ const envSchema = z.object({
   SAML_REQUEST_TTL: duration('10m'),
   SIGN_IN_WAIT: duration('10s'),
   SIGN_IN_DIAGNOSTICS_TTL: positiveDuration('30d'),
+  SAML_VALIDATION_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   IDP_FETCH_ALLOWED_NETWORKS: list.pipe(
     z.array(z.string().refine((text) => ipaddr.isValidCIDR(text), 'expected a network such as 10.0.0.0/8')),
   ),
@@ -168,6 +170,11 @@ export interface Config {
   signInWaitMs: number;
   /** How long the record of each SSO sign-in attempt (sign-in diagnostics) is kept. */
   signInDiagnosticsTtlMs: number;
+  /**
+   * Worker threads that validate SAML responses off the API's event loop (0: on it). Default: one
+   * per CPU, so one API process uses every core for the CPU-bound XML work.
+   */
+  samlValidationThreads: number;
   /** Private networks the worker may fetch IdP metadata from; public addresses are always allowed. */
   idpFetchAllowedNetworks: string[];
   email: EmailConfig;
@@ -339,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     saml: { clockSkewMs: e.SAML_CLOCK_SKEW, requestTtlMs: e.SAML_REQUEST_TTL },
     signInWaitMs: e.SIGN_IN_WAIT,
     signInDiagnosticsTtlMs: e.SIGN_IN_DIAGNOSTICS_TTL,
+    samlValidationThreads: e.SAML_VALIDATION_THREADS ?? availableParallelism(),
     idpFetchAllowedNetworks: e.IDP_FETCH_ALLOWED_NETWORKS,
     email: {
       smtpUrl: e.SMTP_URL,

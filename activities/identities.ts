@@ -5,7 +5,8 @@
 // normalized email (unique index, deterministic JIT user ID), the SSO identity on connector +
 // subject (deterministic _id), the membership on org + user, the reclaim on the account's
 // proof (a conditional write that names the identity) and its audit event on the user ID.
-import { createHash, createHmac, type KeyObject } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
+import { identityId, verifiedDomainsOf } from '../db/ssoIdentities';
 import type { Collections, SignInAttemptDoc, SsoIdentityDoc } from '../db/collections';
 import { findSignInAttempt } from '../db/signInAttempts';
 import { isDuplicateKeyError } from '../db/collections';
@@ -44,12 +45,7 @@ export interface IdentityWrite {
   role: string;
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
-
-/** One identity per connection and subject, whichever sign-in writes it first. */
-export function identityId(connectorId: string, subject: string): string {
-  return `${connectorId}:${digest(subject)}`;
-}
+export { identityId };
 
 /**
  * Derived from the email so a retried or concurrent provisioning lands on the same ID, and keyed
@@ -85,10 +81,7 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
       const [identity, userByEmail, verified] = await Promise.all([
         c.ssoIdentities.findOne({ _id: identityId(connector._id, input.subject) }),
         input.email !== null ? findUserByEmail(c, input.email) : null,
-        // Only domains still verified by this organization count (docs/rules.md, rule 5); grace keeps them verified.
-        c.domains
-          .find({ orgId: connector.orgId, domain: { $in: connector.domains }, status: 'verified' })
-          .toArray(),
+        verifiedDomainsOf(c, connector),
       ]);
       const decision = decideSsoSignIn({
         ...(identity ? { existingIdentity: { userId: identity.userId } } : {}),
@@ -96,7 +89,7 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
           ? { existingUserByEmail: { userId: userByEmail._id, emailProven: isEmailProven(userByEmail) } }
           : {}),
         ...(input.email !== null ? { email: input.email } : {}),
-        connectorVerifiedDomains: verified.map((domain) => domain.domain),
+        connectorVerifiedDomains: verified,
         jitEnabled: connector.jit.enabled,
       });
       return { decision, defaultRole: connector.jit.defaultRole };

@@ -7,6 +7,7 @@ import type { OrgId, UserId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { KeyRing } from '../security/keys';
 import type { ApiMetrics } from './metrics';
+import type { SamlValidator } from '../sso/saml/validationPool';
 
 /** Everything the HTTP layer needs, injected so tests build an app over their own servers. */
 export interface ApiDeps {
@@ -20,6 +21,8 @@ export interface ApiDeps {
   keys: KeyRing;
   /** This instance's Prometheus metrics; createApp makes them when the caller has none. */
   metrics?: ApiMetrics;
+  /** Where SAML responses are validated: worker threads (runApi) or, when absent, this thread. */
+  samlValidator?: SamlValidator;
 }
 
 export type Principal = { kind: 'operator' } | { kind: 'org-key'; orgId: OrgId };

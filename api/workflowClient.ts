@@ -31,6 +31,8 @@ import type { domainVerification } from '../workflows/domainVerification';
 import type { idpMetadataFetch } from '../workflows/idpMetadataFetch';
 import type { oidcDiscovery } from '../workflows/oidcDiscovery';
 import type { ssoSignIn } from '../workflows/ssoSignIn';
+import type { accountLinking } from '../workflows/accountLinking';
+import type { jitProvisioning } from '../workflows/jitProvisioning';
 import { ConnectorIdKey, DomainIdKey, OrgIdKey, UserIdKey } from '../workflows/searchAttributes';
 import {
   checkNowSignal,
@@ -42,11 +44,13 @@ import {
   type ConnectorTeardownInput,
   type TeardownProgress,
   PROVISIONING_WORKFLOW_TYPES,
+  type IdentityStepInput,
   type SsoSignInInput,
   type SsoSignInResult,
 } from '../workflows/shared';
 import type { ApiDeps } from './context';
 import { TIMED_OUT, withinBound } from './withinBound';
+import { timed } from '../runtime/stepTimings';
 
 /** The innermost ApplicationFailure's type, if it is one of our error codes. */
 function failureCode(error: unknown): string | undefined {
@@ -244,10 +248,88 @@ export async function runSsoSignIn(
   workflowId: string,
   input: SsoSignInInput,
 ): Promise<Extract<SsoSignInResult, { userId: string }>> {
-  const handle = await startSsoSignIn(deps, workflowId, input);
-  let result: SsoSignInResult | typeof TIMED_OUT;
+  const handle = await timed('workflow start', () => startSsoSignIn(deps, workflowId, input));
+  const result = await signInResult(deps, 'ssoSignIn', handle);
+  if (result.outcome === 'refused') throw new DomainError(result.code);
+  return result;
+}
+
+/**
+ * The one provisioning workflow a first sign-in needs, started directly by the API once it has
+ * decided (api/services/ssoSignIn.ts): no parent run in front of it. Workflow IDs extend the
+ * sign-in's (`-link`, `-jit`, as the ssoSignIn parent names its children), so concurrent callbacks
+ * for one person attach to one run and the provisioning routes find it.
+ */
+export async function runAccountLinking(
+  deps: ApiDeps,
+  signInWorkflowId: string,
+  input: IdentityStepInput & { userId: string },
+): Promise<{ userId: string; reclaimed: boolean }> {
+  const handle = await timed('workflow start', () =>
+    startAccountLinking(deps, `${signInWorkflowId}-link`, input),
+  );
+  return signInResult(deps, 'accountLinking', handle);
+}
+
+async function startAccountLinking(
+  deps: ApiDeps,
+  workflowId: string,
+  input: IdentityStepInput & { userId: string },
+) {
+  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
+  const handle = await deps.temporal.workflow.start<typeof accountLinking>('accountLinking', {
+    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
+    typedSearchAttributes: [
+      { key: OrgIdKey, value: input.orgId },
+      { key: ConnectorIdKey, value: input.connectorId },
+      { key: UserIdKey, value: input.userId },
+    ],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+    staticSummary: runSummaries.accountLinking(names.connector, names.org),
+  });
+  countStart(deps, 'accountLinking');
+  return handle;
+}
+
+/** See runAccountLinking. */
+export async function runJitProvisioning(
+  deps: ApiDeps,
+  signInWorkflowId: string,
+  input: IdentityStepInput,
+): Promise<{ outcome: 'provisioned' | 'linked' | 'reclaimed'; userId: string }> {
+  const handle = await timed('workflow start', () =>
+    startJitProvisioning(deps, `${signInWorkflowId}-jit`, input),
+  );
+  return signInResult(deps, 'jitProvisioning', handle);
+}
+
+async function startJitProvisioning(deps: ApiDeps, workflowId: string, input: IdentityStepInput) {
+  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
+  const handle = await deps.temporal.workflow.start<typeof jitProvisioning>('jitProvisioning', {
+    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [input],
+    staticSummary: runSummaries.jitProvisioning(names.connector, names.org),
+  });
+  countStart(deps, 'jitProvisioning');
+  return handle;
+}
+
+/**
+ * A sign-in run's result within SIGN_IN_WAIT. A run failed by a rule answers its code; a run
+ * still retrying answers "try again shortly" and goes on by itself.
+ */
+async function signInResult<R>(
+  deps: ApiDeps,
+  workflow: string,
+  handle: Pick<WorkflowHandle<() => Promise<R>>, 'result'>,
+): Promise<R> {
+  let result: R | typeof TIMED_OUT;
   try {
-    result = await resultWithinBound(deps, 'ssoSignIn', handle, deps.config.signInWaitMs);
+    result = await timed('waiting on the workflow result', () =>
+      resultWithinBound(deps, workflow, handle, deps.config.signInWaitMs),
+    );
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     const code = failureCode(error);
@@ -260,7 +342,6 @@ export async function runSsoSignIn(
       retryAfterSeconds: 5,
     });
   }
-  if (result.outcome === 'refused') throw new DomainError(result.code);
   return result;
 }
 
@@ -323,18 +404,22 @@ export async function listProvisioningRuns(
 
 export interface SignInRunState {
   orgId: string | undefined;
+  /** The workflow type: ssoSignIn, or jitProvisioning / accountLinking (started alone or as its child). */
+  type: string;
+  /** The sign-in run that started this one as its child, if any. */
+  parentWorkflowId: string | undefined;
   /** Temporal's execution status name, e.g. RUNNING, COMPLETED, FAILED. */
   status: string;
-  /** The input the run was started with, read from its history. */
-  input: () => Promise<SsoSignInInput | undefined>;
+  /** Starts the run again under its workflow ID, with the input it was first given. */
+  restart: () => Promise<{ workflowId: string; firstExecutionRunId: string } | undefined>;
 }
 
-/** The latest run under a sign-in workflow ID, or undefined when there is none. */
-export async function describeSsoSignIn(
+/** The latest run of a provisioning workflow ID, or undefined when there is none. */
+export async function describeSignInRun(
   deps: ApiDeps,
   workflowId: string,
 ): Promise<SignInRunState | undefined> {
-  const handle = deps.temporal.workflow.getHandle<typeof ssoSignIn>(workflowId);
+  const handle = deps.temporal.workflow.getHandle(workflowId);
   let description;
   try {
     description = await handle.describe();
@@ -342,13 +427,31 @@ export async function describeSsoSignIn(
     if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
   }
+  const firstInput = async <T>(): Promise<T | undefined> => {
+    const history = await handle.fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    return payload && defaultPayloadConverter.fromPayload<T>(payload);
+  };
+  const type = description.type;
   return {
     orgId: description.typedSearchAttributes.get(OrgIdKey),
+    type,
+    parentWorkflowId: description.parentExecution?.workflowId ?? undefined,
     status: description.status.name,
-    input: async () => {
-      const history = await handle.fetchHistory();
-      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      return payload && defaultPayloadConverter.fromPayload<SsoSignInInput>(payload);
+    restart: async () => {
+      if (type === 'ssoSignIn') {
+        const input = await firstInput<SsoSignInInput>();
+        return input && startSsoSignIn(deps, workflowId, input);
+      }
+      if (type === 'accountLinking') {
+        const input = await firstInput<IdentityStepInput & { userId: string }>();
+        return input && startAccountLinking(deps, workflowId, input);
+      }
+      if (type === 'jitProvisioning') {
+        const input = await firstInput<IdentityStepInput>();
+        return input && startJitProvisioning(deps, workflowId, input);
+      }
+      return undefined;
     },
   };
 }

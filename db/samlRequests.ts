@@ -4,6 +4,7 @@
 import type { Collection } from 'mongodb';
 import type { SamlRequestStore } from '../sso/saml/requestStore';
 import type { SamlRequestDoc } from './collections';
+import { timed } from '../runtime/stepTimings';
 
 export function createMongoSamlRequestStore(
   collection: Collection<SamlRequestDoc>,
@@ -15,7 +16,9 @@ export function createMongoSamlRequestStore(
       await collection.insertOne({ _id: requestId, connectorId, expiresAt });
     },
     async consume(requestId, connectorId) {
-      const result = await collection.deleteOne({ _id: requestId, connectorId, expiresAt: { $gt: now() } });
+      const result = await timed('db: consume SAML request ID', () =>
+        collection.deleteOne({ _id: requestId, connectorId, expiresAt: { $gt: now() } }),
+      );
       return result.deletedCount === 1;
     },
   };

@@ -17,6 +17,10 @@ export const runSummaries = {
     clip(`teardown of connection ${oneLine(connectorName)} (${oneLine(orgName)})`),
   ssoSignIn: (connectorName: string, orgName: string) =>
     clip(`sign-in through connection ${oneLine(connectorName)} (${oneLine(orgName)})`),
+  jitProvisioning: (connectorName: string, orgName: string) =>
+    clip(`first sign-in (JIT) through connection ${oneLine(connectorName)} (${oneLine(orgName)})`),
+  accountLinking: (connectorName: string, orgName: string) =>
+    clip(`account linking through connection ${oneLine(connectorName)} (${oneLine(orgName)})`),
   /** A URL's host only: paths and queries of metadata URLs may carry application IDs or keys. */
   idpMetadataFetch: (host: string) => clip(`read IdP metadata from ${host}`),
   oidcDiscovery: (host: string) => clip(`discover OpenID provider at ${host}`),

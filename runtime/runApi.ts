@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app';
 import type { Services } from './services';
+import { createSamlValidator } from '../sso/saml/validationPool';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -12,6 +13,7 @@ export interface RunningApi {
 }
 
 export async function runApi(services: Services, port = services.config.port): Promise<RunningApi> {
+  const samlValidator = createSamlValidator(services.config.samlValidationThreads);
   const app = createApp({
     config: services.config,
     db: services.mongo.db,
@@ -20,6 +22,7 @@ export async function runApi(services: Services, port = services.config.port): P
     logger: services.logger,
     clock: services.clock,
     keys: services.keys,
+    samlValidator,
   });
   const handle = app.callback();
   const server = createServer((req, res) => void handle(req, res));
@@ -41,7 +44,7 @@ export async function runApi(services: Services, port = services.config.port): P
         const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         server.close(() => {
           clearTimeout(cut);
-          resolve();
+          void samlValidator.close().then(resolve, resolve);
         });
         server.closeIdleConnections();
       }),

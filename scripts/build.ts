@@ -14,6 +14,8 @@ import { PREBUILT_WORKFLOW_BUNDLE, WORKFLOWS_PATH } from '../temporal/worker';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY_POINTS = ['api.ts', 'worker.ts'];
+/** Worker-thread modules, loaded by file name at run time: each is bundled on its own too. */
+const THREAD_ENTRY_POINTS = [{ in: 'sso/saml/validationThread.ts', out: 'samlValidationWorker' }];
 
 /** `koa`, `@koa/router/x` → the package name a bare import resolves to. */
 function packageName(specifier: string): string {
@@ -26,7 +28,10 @@ async function main(): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: ENTRY_POINTS,
+    entryPoints: [
+      ...ENTRY_POINTS.map((entry) => ({ in: entry, out: path.basename(entry, '.ts') })),
+      ...THREAD_ENTRY_POINTS,
+    ],
     outdir: outDir,
     bundle: true,
     packages: 'external',
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
     logger: new DefaultLogger('WARN'),
   });
   await writeFile(path.join(outDir, PREBUILT_WORKFLOW_BUNDLE), code);
-  console.log(`built ${ENTRY_POINTS.join(', ')} and ${PREBUILT_WORKFLOW_BUNDLE} into ${outDir}`);
+  console.log(
+    `built ${[...ENTRY_POINTS, ...THREAD_ENTRY_POINTS.map((entry) => `${entry.out}.js`)].join(', ')} and ${PREBUILT_WORKFLOW_BUNDLE} into ${outDir}`,
+  );
 }
 
 await main();

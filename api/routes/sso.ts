@@ -11,6 +11,7 @@ import { buildSpMetadata } from '../../sso/saml/spMetadata';
 import type { ApiDeps, ApiState } from '../context';
 import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
+import { timed } from '../../runtime/stepTimings';
 import { completeOidcSignIn, oidcLoginUrl } from '../services/oidcSignIn';
 import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../services/ssoSignIn';
 import { identifyBody, identifyResponse, loginQuery, oidcCallbackQuery } from '../schemas';
@@ -95,7 +96,9 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
         (result) => result.userId,
       );
       // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
-      await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+      await timed('db: session write', () =>
+        startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+      );
       ctx.status = 303;
       ctx.redirect(signedIn.returnTo);
     },

@@ -13,6 +13,7 @@ import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
 import { PROJECT_ROOT, runNode, startNode, type StartedProcess } from '../helpers/process';
 import { eventually } from '../helpers/wait';
+import { TEST_IDP, TEST_SP, buildSamlResponse, testIdpKey } from '../helpers/samlIdp';
 
 let outDir: string;
 let dns: TestDnsServer | undefined;
@@ -35,8 +36,52 @@ afterAll(async () => {
 });
 
 it('builds the API, the worker and the workflow bundle into JavaScript', () => {
-  for (const file of ['api.js', 'worker.js', PREBUILT_WORKFLOW_BUNDLE])
+  for (const file of ['api.js', 'worker.js', 'samlValidationWorker.js', PREBUILT_WORKFLOW_BUNDLE])
     expect(existsSync(join(outDir, file)), file).toBe(true);
+});
+
+it('bundles the SAML validation thread beside the API, and it validates a signed response there', async () => {
+  // What the API's pool does (sso/saml/validationPool.ts), on the built file: a piscina thread
+  // validates, and asks this thread to consume the request ID.
+  const requestId = '_bundled-thread-request';
+  const task = {
+    options: {
+      connectorId: 'con_build',
+      spEntityId: TEST_SP.entityId,
+      acsUrl: TEST_SP.acsUrl,
+      idp: {
+        entityId: TEST_IDP.entityId,
+        ssoUrl: TEST_IDP.ssoUrl,
+        certificates: [testIdpKey().certificatePem],
+      },
+      clockSkewMs: 60_000,
+      requestTtlMs: 600_000,
+    },
+    body: { SAMLResponse: buildSamlResponse({ inResponseTo: requestId, nameId: 'built@example.com' }) },
+    requestId,
+  };
+  const script = `
+    import { MessageChannel } from 'node:worker_threads';
+    import { Piscina } from 'piscina';
+    const [file, json] = process.argv.slice(1);
+    const task = JSON.parse(json);
+    const pool = new Piscina({ filename: file });
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m) => port1.postMessage({ id: m.id, consumed: m.requestId === task.requestId }));
+    const outcome = await pool.run({ options: task.options, body: task.body, port: port2 }, { transferList: [port2] });
+    port1.close();
+    await pool.destroy();
+    console.log(JSON.stringify(outcome));`;
+  const file = join(outDir, 'samlValidationWorker.js');
+  const { code, output } = await runNode(
+    ['--input-type=module', '-e', script, file, JSON.stringify(task)],
+    {},
+  );
+  expect(code, output).toBe(0);
+  expect(JSON.parse(output)).toMatchObject({
+    ok: true,
+    assertion: { nameId: 'built@example.com', inResponseTo: requestId },
+  });
 });
 
 it.each(['api.js', 'worker.js'])('%s refuses to start without secrets, naming them', async (file) => {

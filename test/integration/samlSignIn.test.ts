@@ -23,6 +23,7 @@ import {
   type SsoFixture,
 } from '../helpers/sso';
 import { ssoSignInWorkflowId } from '../../api/workflowClient';
+import { asConnectorId, asUserId } from '../../domain/ids';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
@@ -308,11 +309,8 @@ describe('signing in', () => {
     // Keyed: hashing a guessed email does not reproduce any part of the ID.
     const unkeyed = createHash('sha256').update(email).digest('base64url');
     expect(workflowId).not.toContain(unkeyed.slice(0, 16));
-    const histories = await Promise.all(
-      [workflowId, `${workflowId}-jit`].map((id) =>
-        stack.services.temporal.workflow.getHandle(id).fetchHistory(),
-      ),
-    );
+    // The API decides and starts the one provisioning run; its ID extends the sign-in's.
+    const histories = [await stack.services.temporal.workflow.getHandle(`${workflowId}-jit`).fetchHistory()];
     // Payload bytes serialize as base64 in the history's JSON form; decode them into text.
     const recorded = JSON.stringify(histories, (key, value: unknown) =>
       key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
@@ -748,6 +746,35 @@ describe('when provisioning cannot finish in time', () => {
       async () => ((await stack.services.c.users.countDocuments({ email })) === 1 ? true : undefined),
       'the user to be provisioned',
     );
+  });
+});
+
+describe('returning identities', () => {
+  it('sign in without a worker: one write refreshes the profile, concurrent callbacks change nothing twice', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const email = person(fixture.domain);
+    const first = await signIn(stack, fixture, { nameId: email, attributes: { email, team: 'A' } });
+    const userId = (await me(first.sessionToken)).id;
+    const identityFilter = { connectorId: asConnectorId(fixture.connectorId), subject: email };
+    const before = await stack.services.c.ssoIdentities.findOne(identityFilter);
+
+    await stack.worker?.shutdown();
+    try {
+      const again = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          signIn(stack, fixture, { nameId: email, attributes: { email, team: 'B' } }),
+        ),
+      );
+      expect(again.map((res) => res.status)).toEqual([303, 303, 303, 303, 303]);
+      for (const res of again) expect((await me(res.sessionToken)).id).toBe(userId);
+    } finally {
+      stack.worker = await stack.startWorker();
+    }
+    const identities = await stack.services.c.ssoIdentities.find(identityFilter).toArray();
+    expect(identities).toHaveLength(1);
+    expect(identities[0]).toMatchObject({ userId, profile: { team: 'B' } });
+    expect(identities[0]!.lastSignInAt.getTime()).toBeGreaterThan(before!.lastSignInAt.getTime());
+    expect(await stack.services.c.memberships.countDocuments({ userId: asUserId(userId) })).toBe(1);
   });
 });
 
