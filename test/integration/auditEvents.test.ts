@@ -283,10 +283,12 @@ describe('admin actions and run summaries', () => {
           .describe();
         summaries.push(`${info.type}: ${(await summary.staticSummary()) ?? ''}`);
       }
-      return summaries.some((line) => line.startsWith('ssoSignIn')) ? true : undefined;
-    }, 'the sign-in run to be listed');
+      return summaries.some((line) => line.startsWith('jitProvisioning')) ? true : undefined;
+    }, 'the first sign-in run to be listed');
     expect(summaries).toContain(`domainVerification: verify ${fixture.domain} for org Test org`);
-    expect(summaries).toContain('ssoSignIn: sign-in through connection Test IdP (Test org)');
+    expect(summaries).toContain(
+      'jitProvisioning: first sign-in (JIT) through connection Test IdP (Test org)',
+    );
     expect(summaries.join('\n')).not.toContain(email.split('@')[0]!);
   });
 });
