@@ -40,6 +40,9 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     const { connectorId } = parse(connectorParams, ctx.params);
     const connector = await deps.c.connectors.findOne({ _id: connectorId as ConnectorId });
     if (!connector) throw new DomainError('not_found', 'Connection not found');
+    // An OIDC connection has no SAML service provider to describe: metadata would invite an IdP
+    // admin to configure SAML against a connection that never accepts it.
+    if (connector.type !== 'saml') throw new DomainError('not_found', 'This connection does not use SAML');
     const sp = spUrls(deps.config.publicUrl, connector._id);
     ctx.type = 'application/samlmetadata+xml';
     ctx.body = buildSpMetadata({ spEntityId: sp.entityId, acsUrl: sp.acsUrl });

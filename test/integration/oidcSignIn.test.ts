@@ -169,6 +169,13 @@ describe('Entra ID and OIDC connections', () => {
     expect(JSON.stringify(stored)).not.toContain(connection.clientSecret);
   });
 
+  it('serves no SAML metadata for an OIDC connection', async () => {
+    const connection = await createConnection();
+    const metadata = await request(stack.baseUrl, 'GET', `/v1/sso/${connection.connectorId}/metadata`);
+    expect(metadata.status).toBe(404);
+    expect(metadata.body).toMatchObject({ code: 'not_found' });
+  });
+
   it('refuses a multi-tenant authority instead of a tenant ID', async () => {
     const org = await createOrgWithKey(stack.baseUrl);
     const domain = await verifyDomain(stack, dns, org);
