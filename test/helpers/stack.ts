@@ -37,6 +37,8 @@ export async function startTestStack(
     /** Listen on a port known in advance, so PUBLIC_URL is the real address (browser flows). */ fixedPort?: boolean;
     /** Where the API and worker log (e.g. to read the logs back); LOG_LEVEL's logger otherwise. */
     logger?: Logger;
+    /** Servers of the test file's own (one it stops and restarts) instead of the shared ones. */
+    endpoints?: { mongodbUri: string; temporalAddress: string };
   } = {},
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
@@ -59,7 +61,7 @@ export async function startTestStack(
   );
   const services = await openServices(
     config,
-    { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
+    options.endpoints ?? { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
     options.logger ?? createLogger(config.logLevel),
   );
   const startWorker = async () => runWorker(services, { workflowBundle: await workflowBundle() });
