@@ -155,6 +155,53 @@ describe('the MongoDB-protocol server stopped during sign-ins', () => {
   }, 240_000);
 });
 
+describe('the MongoDB-protocol server frozen (SIGSTOP) during sign-ins', () => {
+  it('names mongodb in /readyz while it hangs, answers only successes or 503, and completes every sign-in once', async () => {
+    const fixture = await createSamlConnection(stack, dns);
+    const people: Person[] = Array.from({ length: 4 }, (_, i) => ({
+      subject: `frozen-${i}-${fixture.domain}`,
+      email: `frozen${i}@${fixture.domain}`,
+    }));
+    const prepared = await Promise.all(
+      people.map(async (person) => {
+        const login = await startLogin(stack, fixture.connectorId);
+        return {
+          fields: {
+            SAMLResponse: responseFor(fixture, login, {
+              nameId: person.subject,
+              attributes: { email: person.email },
+            }),
+            RelayState: login.relayState,
+          },
+          cookie: login.bindingCookie,
+        };
+      }),
+    );
+    // A hung server, unlike a stopped one, refuses nothing: connections stay open and unanswered.
+    process.kill(mongo.pid, 'SIGSTOP');
+    let answers: Promise<AcsAnswer[]>;
+    try {
+      answers = Promise.all(
+        prepared.map(({ fields, cookie }) => postAcs(stack, fixture.connectorId, fields, cookie)),
+      );
+      // The readiness probe is bounded, so it answers while the database hangs.
+      expect(await readiness()).toMatchObject({
+        status: 503,
+        body: { code: 'not_ready', checks: { mongodb: 'unavailable', temporal: 'ok' } },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    } finally {
+      process.kill(mongo.pid, 'SIGCONT');
+    }
+    for (const [i, answer] of (await answers).entries())
+      expectSuccessOrTryAgain(answer, `callback ${i} while frozen`);
+    await eventually(async () => ((await readiness()).status === 200 ? true : undefined), 'ready again');
+    for (const person of people) await signInUntilDone(stack.baseUrl, fixture, person);
+    expectWorkerAlive();
+    await expectProvisionedOnce(stack.services.c, fixture, people);
+  }, 240_000);
+});
+
 describe('the Temporal server restarted during domain polling', () => {
   it('answers 503 while it is down, names temporal in /readyz, and verifies the domain once afterwards', async () => {
     const org = await createOrgWithKey(stack.baseUrl);
