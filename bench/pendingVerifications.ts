@@ -100,7 +100,7 @@ export async function runPendingVerificationsBench(): Promise<void> {
   const dns = await startDnsServer();
   const env = {
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'error',
     ADMIN_TOKEN: randomBytes(32).toString('base64url'),
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     MONGODB_URI: servers.mongoUri,
@@ -114,7 +114,8 @@ export async function runPendingVerificationsBench(): Promise<void> {
   const services = await openServices(
     config,
     { mongodbUri: servers.mongoUri, temporalAddress: servers.temporalAddress },
-    createLogger('silent'),
+    // Errors only: a failed request says which error it met.
+    createLogger('error'),
   );
   const api = await runApi(services, 0);
   let worker: StartedProcess | undefined;
