@@ -480,7 +480,8 @@ const STATE_CHANGING: ReadonlySet<Operation['method']> = new Set(['post', 'put',
  * kind. The contract test holds real answers to this list, so keep it exact rather than generous.
  */
 export function problemStatuses(operation: Operation): number[] {
-  const statuses = new Set([500, ...(operation.errors ?? [])]);
+  // 503 try_again_later: any route may meet a MongoDB or Temporal outage (middleware/errors.ts).
+  const statuses = new Set([500, 503, ...(operation.errors ?? [])]);
   const hasPathParams = operation.path.includes(':');
   // validation_failed (body, query or path), or a JSON body that cannot be read.
   if (hasPathParams || operation.body || operation.query || operation.form) statuses.add(400);

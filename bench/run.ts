@@ -12,6 +12,8 @@ const BENCHMARKS = {
   'map-profile': async () => (await import('./mapProfile')).runMapProfileBench(),
   'sso-sign-in': async () => (await import('./ssoSignIn')).runSsoSignInBench(),
   'connector-teardown': async () => (await import('./connectorTeardown')).runConnectorTeardownBench(),
+  'pending-verifications': async () =>
+    (await import('./pendingVerifications')).runPendingVerificationsBench(),
 } satisfies Record<string, () => Promise<void>>;
 
 type BenchmarkName = keyof typeof BENCHMARKS;

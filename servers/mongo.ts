@@ -16,6 +16,8 @@ export interface StartMongoOptions {
   /** Defaults to resolveMongoBinary(). */
   binary?: Pick<ResolvedMongoBinary, 'kind' | 'path'>;
   readyTimeoutMs?: number;
+  /** Listen on this port instead of a free one (restarting a server its clients still address). */
+  port?: number;
 }
 
 export interface RunningMongo {
@@ -37,6 +39,7 @@ export async function startMongo(options: StartMongoOptions): Promise<RunningMon
   const { server, ports } = await startUntilReady({
     name: binary.kind === 'mongod' ? 'MongoDB server (mongod)' : 'FerretDB server',
     portCount: 1,
+    ...(options.port ? { ports: [options.port] } : {}),
     timeoutMs: options.readyTimeoutMs ?? 60_000,
     spawnOptions: ([port]) => ({
       command: binary.path,

@@ -14,6 +14,8 @@ export interface StartUntilReadyOptions {
   /** Human name for errors, e.g. "Temporal dev server". */
   name: string;
   portCount: number;
+  /** Ports to use instead of free ones (a restart on the address clients already hold). */
+  ports?: number[];
   spawnOptions: (ports: number[]) => SuperviseOptions;
   /** Resolves true once the server answers; false or a rejection mean "not yet". */
   isReady: (ports: number[]) => Promise<boolean>;
@@ -27,7 +29,7 @@ export async function startUntilReady(
   options: StartUntilReadyOptions,
 ): Promise<{ server: SupervisedProcess; ports: number[] }> {
   for (let attempt = 1; ; attempt++) {
-    const ports = await freePorts(options.portCount);
+    const ports = options.ports ?? (await freePorts(options.portCount));
     const spawnOptions = options.spawnOptions(ports);
     const server = await supervise(spawnOptions);
     const outcome = await waitUntilReady(server, ports, options);
@@ -36,7 +38,7 @@ export async function startUntilReady(
     await server.stop();
     const tail = await logTail(spawnOptions.logFile);
     // Another process took one of the ports between freePorts() and the server binding it.
-    if (outcome.exitedEarly && lostPortRace(tail) && attempt < ATTEMPTS) continue;
+    if (outcome.exitedEarly && lostPortRace(tail) && attempt < ATTEMPTS && !options.ports) continue;
     throw new ServerStartError(
       [
         `The ${options.name} (${spawnOptions.command}) ${outcome.reason}.`,

@@ -19,6 +19,8 @@ export interface StartTemporalOptions {
   /** Defaults to temporal.log next to dbFile. */
   logFile?: string;
   readyTimeoutMs?: number;
+  /** Frontend port instead of a free one (restarting a server its clients still address; headless only). */
+  port?: number;
 }
 
 export interface RunningTemporal {
@@ -43,6 +45,7 @@ export async function startTemporal(options: StartTemporalOptions): Promise<Runn
   const { server, ports } = await startUntilReady({
     name: 'Temporal dev server',
     portCount: options.headless ? 1 : 2,
+    ...(options.port && options.headless ? { ports: [options.port] } : {}),
     timeoutMs: options.readyTimeoutMs ?? 90_000,
     spawnOptions: ([port, uiPort]) => ({
       command: binaryPath,

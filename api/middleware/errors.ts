@@ -3,8 +3,10 @@
 // and only the error's name and code reach the log.
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
+import { isMongoUnavailable } from '../../db/client';
 import { DomainError, type ErrorCode } from '../../domain/errors';
 import type { Logger } from '../../logger';
+import { isTemporalUnavailable } from '../../temporal/client';
 import type { ApiState } from '../context';
 
 interface Problem {
@@ -52,6 +54,12 @@ export function toProblem(error: unknown): Problem {
   if (status === 404) return problemFor('not_found', 'Not found');
   if (status === 405) return problemFor('method_not_allowed', 'Method not allowed');
   if (status !== undefined) return problemFor('bad_request', 'The request could not be read');
+  // A database or Temporal outage is not our bug: the client may repeat the request, and every
+  // write behind it is idempotent, so a repeat finishes what this attempt started.
+  if (isMongoUnavailable(error) || isTemporalUnavailable(error))
+    return problemFor('try_again_later', 'A service this request needs is not answering; try again shortly', {
+      retryAfterSeconds: 5,
+    });
   return problemFor('internal_error', 'Something went wrong on our side');
 }
 

@@ -92,7 +92,7 @@ export interface StartedLogin {
 }
 
 export async function startLogin(
-  stack: TestStack,
+  stack: Pick<TestStack, 'baseUrl'>,
   connectorId: string,
   returnTo = 'https://app.example.test/home',
   /** Cookies the browser already holds, as a `cookie` header. */
@@ -137,7 +137,7 @@ export function responseFor(
 }
 
 export async function postAcs(
-  stack: TestStack,
+  stack: Pick<TestStack, 'baseUrl'>,
   connectorId: string,
   fields: Record<string, string>,
   cookie?: string,

@@ -39,6 +39,8 @@ export async function startTestStack(
     logger?: Logger;
     /** The time the API and the activities see (a test clock); the real time otherwise. */
     clock?: () => Date;
+    /** Servers of the test file's own (one it stops and restarts) instead of the shared ones. */
+    endpoints?: { mongodbUri: string; temporalAddress: string };
   } = {},
 ): Promise<TestStack> {
   const suffix = randomUUID().slice(0, 8);
@@ -66,7 +68,7 @@ export async function startTestStack(
   );
   const services = await openServices(
     config,
-    { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
+    options.endpoints ?? { mongodbUri: inject('mongoUri'), temporalAddress: inject('temporalAddress') },
     options.logger ?? createLogger(config.logLevel),
   );
   if (options.clock) services.clock = options.clock;

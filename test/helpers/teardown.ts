@@ -108,7 +108,11 @@ export interface TeardownView {
   finishedAt: string | null;
 }
 
-export function getTeardown(stack: TestStack, org: { id: string; key: string }, connectorId: string) {
+export function getTeardown(
+  stack: Pick<TestStack, 'baseUrl'>,
+  org: { id: string; key: string },
+  connectorId: string,
+) {
   return request<TeardownView>(
     stack.baseUrl,
     'GET',
@@ -119,7 +123,11 @@ export function getTeardown(stack: TestStack, org: { id: string; key: string }, 
   );
 }
 
-export function teardownDone(stack: TestStack, org: { id: string; key: string }, connectorId: string) {
+export function teardownDone(
+  stack: Pick<TestStack, 'baseUrl'>,
+  org: { id: string; key: string },
+  connectorId: string,
+) {
   return eventually(
     async () => {
       const res = await getTeardown(stack, org, connectorId);
