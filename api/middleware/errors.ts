@@ -82,6 +82,9 @@ export function errorHandler(logger: Logger): Middleware<ApiState> {
         );
       }
       ctx.status = problem.status;
+      // Clients and proxies read the header (RFC 9110); the body says the same for scripts.
+      if (typeof problem.retryAfterSeconds === 'number')
+        ctx.set('Retry-After', String(problem.retryAfterSeconds));
       ctx.type = 'application/problem+json';
       ctx.body = problem;
     }

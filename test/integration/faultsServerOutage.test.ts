@@ -139,6 +139,7 @@ describe('the MongoDB-protocol server stopped during sign-ins', () => {
       });
     const login = await request(stack.baseUrl, 'GET', `/v1/sso/${fixture.connectorId}/login`);
     expect(login).toMatchObject({ status: 503, body: { code: 'try_again_later' } });
+    expect(login.headers.get('retry-after')).toBe('5');
     const ready = await readiness();
     expect(ready).toMatchObject({
       status: 503,
