@@ -36,10 +36,12 @@ export async function pingMongo(db: Db): Promise<void> {
  * Server error codes meaning "the server is going away or cannot serve now" (the driver's own
  * retryable set): HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress,
  * PrimarySteppedDown, SocketException, NotWritablePrimary, InterruptedAtShutdown,
- * InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary.
+ * InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary; and
+ * InternalError (1), which FerretDB answers when its storage fails under load: the server's
+ * trouble, not the request's, and every write here is idempotent, so a repeat is safe.
  */
 const UNAVAILABLE_SERVER_CODES: ReadonlySet<unknown> = new Set([
-  6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436,
+  1, 6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436,
 ]);
 
 /**

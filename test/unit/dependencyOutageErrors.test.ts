@@ -34,6 +34,8 @@ describe('dependency outages', () => {
   it('maps a MongoDB server shutting down to 503, and keeps other server errors 500', () => {
     const shuttingDown = new MongoServerError({ message: 'shutdown in progress', code: 91 });
     expect(toProblem(shuttingDown)).toMatchObject({ status: 503, code: 'try_again_later' });
+    const storageFailed = new MongoServerError({ message: 'internal error', code: 1 });
+    expect(toProblem(storageFailed)).toMatchObject({ status: 503, code: 'try_again_later' });
     const duplicate = new MongoServerError({ message: 'E11000 duplicate key', code: 11000 });
     expect(toProblem(duplicate)).toMatchObject({ status: 500, code: 'internal_error' });
   });
