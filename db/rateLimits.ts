@@ -7,27 +7,39 @@
 import { isDuplicateKeyError, type Collections } from './collections';
 
 /**
+ * This process's next slot to try per bucket of the current window. Without it every hit counts
+ * its bucket first, and a busy bucket (one connection's ACS) grows that count with every sign-in
+ * of the window; with it a hit is usually one insert. It is only ever behind the database (slots
+ * are never freed within a window), so a hint at the limit refuses without asking.
+ */
+export type RateSlotHints = Map<string, number>;
+
+/**
  * Takes the next free slot of `bucket`, or returns false when its `limit` slots are taken. A
- * refused hit writes nothing, so a flood costs one count per request.
+ * refused hit writes nothing, so a flood costs at most one count per request.
  */
 export async function takeRateSlot(
   c: Collections,
   bucket: string,
   limit: number,
   expiresAt: Date,
+  hints: RateSlotHints = new Map(),
 ): Promise<boolean> {
-  let slot = await c.rateLimits.countDocuments({ bucket });
-  while (slot < limit) {
+  let slot = hints.get(bucket) ?? (await c.rateLimits.countDocuments({ bucket }));
+  for (;;) {
+    // Claimed before the insert is awaited, so concurrent hits of this process take distinct slots.
+    slot = Math.max(slot, hints.get(bucket) ?? 0);
+    if (slot >= limit) return false;
+    hints.set(bucket, slot + 1);
     try {
       await c.rateLimits.insertOne({ _id: `${bucket}:${slot}`, bucket, expiresAt });
       return true;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
-      // Another replica took this slot between our count and our insert: try the next one.
+      // Another replica took this slot: try the next one.
       slot += 1;
     }
   }
-  return false;
 }
 
 /** Removes the counters of windows that have ended (where the server has no TTL index). */

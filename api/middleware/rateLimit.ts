@@ -4,7 +4,7 @@
 // limit counted on one API replica holds on every other. Keys are keyed digests (the `rate-limit`
 // key): the counters hold no email and no IP address.
 import type { Middleware } from 'koa';
-import { deleteExpiredRateSlots, takeRateSlot } from '../../db/rateLimits';
+import { deleteExpiredRateSlots, takeRateSlot, type RateSlotHints } from '../../db/rateLimits';
 import type { Collections } from '../../db/collections';
 import { normalizeEmail } from '../../domain/email';
 import { DomainError } from '../../domain/errors';
@@ -23,6 +23,18 @@ export interface RateLimitScope {
 
 /** Per database: the window whose ended counters were last swept, so each process sweeps once a window. */
 const lastSweep = new WeakMap<Collections, number>();
+
+/** Per database: this process's slot hints (db/rateLimits.ts), for the current window only. */
+const slotHints = new WeakMap<Collections, { window: number; hints: RateSlotHints }>();
+
+function hintsFor(c: Collections, window: number): RateSlotHints {
+  let current = slotHints.get(c);
+  if (current?.window !== window) {
+    current = { window, hints: new Map() };
+    slotHints.set(c, current);
+  }
+  return current.hints;
+}
 
 /** The email the body names, normalized as sign-in would, so `A@x.com ` and `a@x.com` share a count. */
 function accountOf(body: unknown): string | undefined {
@@ -56,7 +68,8 @@ export function rateLimit(deps: ApiDeps, route: string, scope: RateLimitScope = 
       if (limit <= 0 || !value) continue;
       const digest = tokenDigest(`${kind}\n${value}`, deps.keys.current('rate-limit')).slice(0, 32);
       const bucket = `${kind}:${digest}:${window.index}`;
-      if (await takeRateSlot(deps.c, bucket, limit, new Date(window.endsAtMs))) continue;
+      const hints = hintsFor(deps.c, window.index);
+      if (await takeRateSlot(deps.c, bucket, limit, new Date(window.endsAtMs), hints)) continue;
       deps.metrics?.rateLimited.inc({ limit: kind, route });
       const retryAfter = retryAfterSeconds(nowMs, window);
       ctx.set('Retry-After', String(retryAfter));

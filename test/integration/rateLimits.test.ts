@@ -3,7 +3,7 @@
 // with X-Forwarded-For read only as far as TRUST_PROXY says.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { takeRateSlot } from '../../db/rateLimits';
+import { takeRateSlot, type RateSlotHints } from '../../db/rateLimits';
 import { runApi, type RunningApi } from '../../runtime/runApi';
 import { request } from '../helpers/http';
 import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
@@ -163,6 +163,25 @@ describe('the counter', () => {
       Array.from({ length: 40 }, () => takeRateSlot(stack.services.c, bucket, 10, expiresAt)),
     );
     expect(results.filter(Boolean)).toHaveLength(10);
+    expect(await stack.services.c.rateLimits.countDocuments({ bucket })).toBe(10);
+  });
+
+  it('holds the limit when two processes race, each with its own slot hints', async () => {
+    const bucket = `race-hinted:${randomUUID()}`;
+    const expiresAt = new Date(Date.now() + 60_000);
+    const processes: RateSlotHints[] = [new Map<string, number>(), new Map<string, number>()];
+    // A hit of the first process before the race: its hint is then ahead of the second's.
+    expect(await takeRateSlot(stack.services.c, bucket, 10, expiresAt, processes[0])).toBe(true);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        takeRateSlot(stack.services.c, bucket, 10, expiresAt, processes[i % 2]),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(9);
+    expect(await stack.services.c.rateLimits.countDocuments({ bucket })).toBe(10);
+    // Full: both refuse from their hints or their count, and write nothing.
+    for (const hints of processes)
+      expect(await takeRateSlot(stack.services.c, bucket, 10, expiresAt, hints)).toBe(false);
     expect(await stack.services.c.rateLimits.countDocuments({ bucket })).toBe(10);
   });
 
