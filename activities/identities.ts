@@ -210,6 +210,14 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
         identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { returnDocument: 'after' });
       }
       if (!identity) throw ApplicationFailure.retryable('identity not found after upsert');
+      // A teardown may have started since this sign-in was decided. Read after the write: if the
+      // connection is still active here, the teardown starts later and its batches remove this
+      // identity; if not, the teardown may already be past it, so the identity goes now.
+      const connector = await c.connectors.findOne({ _id: input.connectorId }, { projection: { status: 1 } });
+      if (connector?.status !== 'active') {
+        await c.ssoIdentities.deleteOne({ _id });
+        throw ApplicationFailure.nonRetryable('The connection is being deleted', 'connector_deleting');
+      }
       await ensureMembership(c, identity.orgId, identity.userId, write.role, now);
       return { userId: identity.userId };
     },

@@ -11,12 +11,18 @@ import { newUserDoc, reclaimUnprovenUser } from '../../db/users';
 import { txtRecordFor } from '../../domain/domainVerification';
 import { asConnectorId, type DomainId, type OrgId, type UserId } from '../../domain/ids';
 import { insertSignInAttempt } from '../../db/signInAttempts';
+import type { ConnectorDoc } from '../../db/collections';
 import { gate, type Gate } from '../helpers/injectedWorker';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({}, { worker: false });
+  // The identity writes look at their connection's state: one active, one being torn down.
+  await stack.services.c.connectors.insertMany([
+    { _id: asConnectorId('con_idem'), status: 'active' } as unknown as ConnectorDoc,
+    { _id: asConnectorId('con_idem_deleting'), status: 'deleting' } as unknown as ConnectorDoc,
+  ]);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -32,6 +38,7 @@ const email = () => `idem${Math.random().toString(36).slice(2, 9)}@acme.example.
 
 /** What the ACS stores for the workflow: the IdP's answer for one sign-in. */
 function attempt(fields: {
+  connectorId?: string;
   orgId?: OrgId;
   subject?: string;
   email?: string;
@@ -41,7 +48,7 @@ function attempt(fields: {
   return insertSignInAttempt(
     stack.services.c,
     {
-      connectorId: asConnectorId('con_idem'),
+      connectorId: asConnectorId(fields.connectorId ?? 'con_idem'),
       orgId: fields.orgId ?? newId<OrgId>('org'),
       subject: fields.subject ?? `subject-${email()}`,
       ...(fields.email ? { email: fields.email } : {}),
@@ -99,6 +106,24 @@ describe('identity activities', () => {
     expect(docs).toHaveLength(1);
     expect(docs[0]?.profile).toEqual({ team: 'B' });
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
+  });
+
+  it('takes back an identity written after its connection started to be torn down', async () => {
+    // The sign-in was decided while the connection was active; the teardown may already be past
+    // its last batch when the identity is written, so the write itself must not leave one behind.
+    const orgId = newId<OrgId>('org');
+    const subject = `subject-${email()}`;
+    const write = {
+      attemptId: await attempt({ connectorId: 'con_idem_deleting', orgId, subject }),
+      userId: 'usr_late',
+      role: 'member',
+    };
+    await expect(identities().upsertIdentity(write)).rejects.toMatchObject({
+      type: 'connector_deleting',
+      nonRetryable: true,
+    });
+    expect(await stack.services.c.ssoIdentities.countDocuments({ subject })).toBe(0);
+    expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(0);
   });
 
   it('creates one identity and one membership when twenty upserts race', async () => {
