@@ -97,6 +97,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
             (digest) => isSameBrowser(deps, ctx, digest),
           ),
         (result) => result.userId,
+        (result) => result.orgId,
       );
       // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
       await timed('db: session write', () =>
@@ -125,6 +126,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
             (digest) => isSameBrowser(deps, ctx, digest),
           ),
         (result) => result.userId,
+        (result) => result.orgId,
       );
       // As for SAML: the IdP did the authentication, MFA included (rule 8).
       await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);

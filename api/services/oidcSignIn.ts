@@ -7,7 +7,7 @@
 import type { ConnectorDoc } from '../../db/collections';
 import { consumeOidcRequest, saveOidcRequest } from '../../db/oidcRequests';
 import { DomainError, orThrow } from '../../domain/errors';
-import type { ConnectorId, UserId } from '../../domain/ids';
+import type { ConnectorId } from '../../domain/ids';
 import { claimsToAttributes, oidcIdentity } from '../../domain/oidcClaims';
 import type { UntrustedFetchOptions } from '../../security/untrustedFetch';
 import { spUrls } from '../../sso/connectorUrls';
@@ -24,7 +24,7 @@ import { untrustedCustomFetch } from '../../sso/oidc/safeFetch';
 import type { ApiDeps } from '../context';
 import { openClientSecret } from './oidcConnectors';
 import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
-import { connectorForLogin, loginReturnTo, signInAs } from './ssoSignIn';
+import { connectorForLogin, loginReturnTo, signInAs, type SsoSignedIn } from './ssoSignIn';
 
 const TIMEOUT_MS = 10_000;
 
@@ -120,7 +120,7 @@ export async function completeOidcSignIn(
   query: Readonly<Record<string, unknown>>,
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
-): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+): Promise<SsoSignedIn> {
   // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
   return recordSignInAttempt(deps, connectorId, 'oidc', (recorder) =>
     consumeOidcCallback(deps, connectorId, query, clientVersion, isSameBrowser, recorder),
@@ -134,7 +134,7 @@ async function consumeOidcCallback(
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
   recorder: SignInRecorder,
-): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+): Promise<SsoSignedIn> {
   const connector = await connectorForLogin(deps, connectorId, clientVersion);
   recorder.note({ connector });
   const options = clientOptions(deps, connector);
@@ -170,5 +170,5 @@ async function consumeOidcCallback(
     ...(identity.mapped.email === undefined ? {} : { email: identity.mapped.email }),
   });
   const userId = await signInAs(deps, connector, identity.subject, identity.mapped, recorder.signedIn);
-  return { userId, connectorId: connector._id, returnTo: pending.returnTo };
+  return { userId, connectorId: connector._id, orgId: connector.orgId, returnTo: pending.returnTo };
 }

@@ -43,8 +43,9 @@ async function record(
   edge: SignInEdge,
   outcome: string,
   userId: string | null,
+  knownOrgId: OrgId | undefined,
 ): Promise<void> {
-  const orgId = await orgOf(deps, edge);
+  const orgId = knownOrgId ?? (await orgOf(deps, edge));
   // An unknown connection ID is somebody probing: nothing to audit, no organization to tell.
   if (edge.connectorId && !orgId) return;
   await recordAuditEvent(
@@ -68,20 +69,24 @@ async function record(
 
 /**
  * Runs one sign-in and records how it ended; the result or the refusal passes through unchanged.
- * `userIdOf` names who signed in.
+ * `userIdOf` names who signed in; `orgIdOf`, when the sign-in knows it (SSO), saves reading the
+ * organization again on the sign-in's path.
  */
 export async function withSignInOutcome<T>(
   deps: ApiDeps,
   edge: SignInEdge,
   signIn: () => Promise<T>,
   userIdOf: (result: T) => string,
+  orgIdOf?: (result: T) => OrgId,
 ): Promise<T> {
   const started = performance.now();
   let outcome = 'success';
   let userId: string | null = null;
+  let orgId: OrgId | undefined;
   try {
     const result = await signIn();
     userId = userIdOf(result);
+    orgId = orgIdOf?.(result);
     return result;
   } catch (error) {
     outcome = error instanceof DomainError ? error.code : 'internal_error';
@@ -93,7 +98,7 @@ export async function withSignInOutcome<T>(
         { protocol: edge.protocol, outcome },
         (performance.now() - started) / 1000,
       );
-    await record(deps, edge, outcome, userId).catch((error: unknown) =>
+    await record(deps, edge, outcome, userId, orgId).catch((error: unknown) =>
       // A lost audit line must not turn a finished sign-in into an error page.
       deps.logger.error({ errorName: (error as Error)?.name }, 'sign-in audit event not recorded'),
     );

@@ -7,7 +7,7 @@ import { createMongoSamlRequestStore } from '../../db/samlRequests';
 import { insertSignInAttempt } from '../../db/signInAttempts';
 import { mapProfile, mergeAttributeMapping, type MappedProfile } from '../../domain/attributeMapping';
 import { DomainError } from '../../domain/errors';
-import { asUserId, type ConnectorId, type UserId } from '../../domain/ids';
+import { asUserId, type ConnectorId, type OrgId, type UserId } from '../../domain/ids';
 import { allowedReturnTo } from '../../domain/returnTo';
 import { spUrls } from '../../sso/connectorUrls';
 import { decodeRelayState, encodeRelayState } from '../../sso/relayState';
@@ -25,6 +25,14 @@ import { identityId, refreshIdentity, verifiedDomainsOf } from '../../db/ssoIden
 import { findUserByEmail, isEmailProven } from '../../db/users';
 import { decideSsoSignIn, type SsoSignInFacts } from '../../domain/signInPolicy';
 import { timed } from '../../runtime/stepTimings';
+
+/** Who signed in through which connection (of which organization), and where the browser goes. */
+export interface SsoSignedIn {
+  userId: UserId;
+  connectorId: ConnectorId;
+  orgId: OrgId;
+  returnTo: string;
+}
 
 /** A connection that may be used to sign in right now (docs/rules.md, rule 1: Business plan only). */
 export async function usableConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
@@ -130,7 +138,7 @@ export async function completeSsoSignIn(
   body: { SAMLResponse?: unknown; RelayState?: unknown },
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
-): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+): Promise<SsoSignedIn> {
   // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
   return recordSignInAttempt(deps, connectorId, 'saml', (recorder) =>
     consumeSamlResponse(deps, connectorId, body, clientVersion, isSameBrowser, recorder),
@@ -144,7 +152,7 @@ async function consumeSamlResponse(
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
   recorder: SignInRecorder,
-): Promise<{ userId: UserId; connectorId: ConnectorId; returnTo: string }> {
+): Promise<SsoSignedIn> {
   const connector = await activeConnector(deps, connectorId);
   recorder.note({ connector });
   // The plan is read while the response is validated (one round trip less per sign-in). The
@@ -192,7 +200,7 @@ async function consumeSamlResponse(
     ...(mapped.email === undefined ? {} : { email: mapped.email }),
   });
   const userId = await signInAs(deps, connector, assertion.nameId, mapped, recorder.signedIn);
-  return { userId, connectorId: connector._id, returnTo: state.returnTo };
+  return { userId, connectorId: connector._id, orgId: connector.orgId, returnTo: state.returnTo };
 }
 
 /**
