@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb';
 import type { OrgId } from '../domain/ids';
 import { upsertOnce, type AuditEventDoc, type Collections } from './collections';
+import { NEWEST_FIRST, olderThan, type PagePosition } from './newestFirst';
 
 /**
  * Records an audit event. `eventId` is deterministic when the caller may run twice (an activity
@@ -46,7 +47,7 @@ export interface AuditQuery {
   from?: Date;
   to?: Date;
   /** The last event of the previous page: this page starts strictly after it (newest first). */
-  after?: { at: Date; id: string };
+  after?: PagePosition;
   limit: number;
 }
 
@@ -61,9 +62,6 @@ export async function listAuditEvents(c: Collections, query: AuditQuery): Promis
   if (query.subjectId) and.push({ subjectId: query.subjectId });
   if (query.from) and.push({ at: { $gte: query.from } });
   if (query.to) and.push({ at: { $lt: query.to } });
-  if (query.after)
-    and.push({
-      $or: [{ at: { $lt: query.after.at } }, { at: query.after.at, _id: { $lt: query.after.id } }],
-    });
-  return c.auditEvents.find({ $and: and }).sort({ at: -1, _id: -1 }).limit(query.limit).toArray();
+  if (query.after) and.push(olderThan(query.after));
+  return c.auditEvents.find({ $and: and }).sort(NEWEST_FIRST).limit(query.limit).toArray();
 }

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../domain/errors';
 import type { ConnectorId, OrgId, UserId } from '../domain/ids';
 import type { SignInFailureDetails, SignInPath, SignInProtocol } from '../domain/signInDiagnostics';
 import type { Collections } from './collections';
+import { NEWEST_FIRST, olderThan, type PagePosition } from './newestFirst';
 
 export type SignInOutcome = 'succeeded' | 'failed';
 
@@ -46,19 +47,13 @@ export async function insertSignInDiagnostic(
   });
 }
 
-/** Where a page ends: the last record's time and ID (newest first, ties by ID descending). */
-export interface SignInDiagnosticPosition {
-  at: Date;
-  id: string;
-}
-
 export function listSignInDiagnostics(
   c: Collections,
   query: {
     orgId: OrgId;
     connectorId: ConnectorId;
     outcome?: SignInOutcome;
-    after?: SignInDiagnosticPosition;
+    after?: PagePosition;
     limit: number;
   },
   now: Date,
@@ -70,9 +65,9 @@ export function listSignInDiagnostics(
       connectorId: query.connectorId,
       ...(query.outcome ? { outcome: query.outcome } : {}),
       expiresAt: { $gt: now },
-      ...(after ? { $or: [{ at: { $lt: after.at } }, { at: after.at, _id: { $lt: after.id } }] } : {}),
+      ...(after ? olderThan(after) : {}),
     })
-    .sort({ at: -1, _id: -1 })
+    .sort(NEWEST_FIRST)
     .limit(query.limit)
     .toArray();
 }

@@ -3,9 +3,9 @@
 import type { z } from 'zod';
 import { listAuditEvents } from '../../db/audit';
 import type { AuditEventDoc } from '../../db/collections';
-import { DomainError } from '../../domain/errors';
 import type { OrgId } from '../../domain/ids';
 import type { ApiDeps } from '../context';
+import { decodePageCursor, encodePageCursor } from '../pageCursor';
 import type { AUDIT_TARGET_TYPES, auditEventsQuery, auditEventsResponse } from '../schemas';
 
 type AuditView = z.output<typeof auditEventsResponse>;
@@ -17,23 +17,6 @@ const TARGET_TYPES: Record<string, TargetType> = {
   con: 'connection',
   usr: 'user',
 };
-
-function encodeCursor(event: AuditEventDoc): string {
-  return Buffer.from(JSON.stringify([event.at.getTime(), event._id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'number' && Number.isFinite(at) && typeof id === 'string')
-      return { at: new Date(at), id };
-  } catch {
-    // Falls through to the refusal below.
-  }
-  throw new DomainError('validation_failed', 'The cursor is not one this API gave', {
-    errors: [{ path: 'cursor', message: 'not a cursor from nextCursor' }],
-  });
-}
 
 function eventView(event: AuditEventDoc): AuditView['events'][number] {
   const prefix = event.subjectId?.slice(0, 3) ?? '';
@@ -60,11 +43,11 @@ export async function auditEventsPage(
     ...(query.target ? { subjectId: query.target } : {}),
     ...(query.from ? { from: new Date(query.from) } : {}),
     ...(query.to ? { to: new Date(query.to) } : {}),
-    ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+    ...(query.cursor ? { after: decodePageCursor(query.cursor) } : {}),
   });
   const last = events.at(-1);
   return {
     events: events.map(eventView),
-    nextCursor: events.length === query.limit && last ? encodeCursor(last) : null,
+    nextCursor: events.length === query.limit && last ? encodePageCursor(last) : null,
   };
 }

@@ -27,6 +27,7 @@ import {
 import { SamlValidationError } from '../../sso/saml/errors';
 import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
+import { decodePageCursor, encodePageCursor } from '../pageCursor';
 import { TIMED_OUT, withinBound } from '../withinBound';
 
 /** What a sign-in learned on its way that a refusal's hint may use. */
@@ -166,31 +167,11 @@ function logWriteFailure(deps: ApiDeps, connectorId: ConnectorId, outcome: SignI
   );
 }
 
-// Reading: newest first, in pages with an opaque cursor (the last record's time and ID).
+// Reading: newest first, in pages with an opaque cursor (api/pageCursor.ts).
 
 export interface SignInAttemptPage {
   attempts: SignInDiagnosticDoc[];
   nextCursor: string | null;
-}
-
-function encodeCursor(doc: SignInDiagnosticDoc): string {
-  return Buffer.from(JSON.stringify([doc.at.toISOString(), doc._id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2) {
-      const [at, id] = value as unknown[];
-      if (typeof at === 'string' && typeof id === 'string' && /^sia_[0-9a-f]{32}$/.test(id)) {
-        const date = new Date(at);
-        if (!Number.isNaN(date.getTime())) return { at: date, id };
-      }
-    }
-  } catch {
-    // Falls through to the refusal below.
-  }
-  throw new DomainError('validation_failed', 'The cursor is not one this API gave out', { field: 'cursor' });
 }
 
 export async function signInAttemptPage(
@@ -208,12 +189,12 @@ export async function signInAttemptPage(
       orgId,
       connectorId,
       ...(query.outcome ? { outcome: query.outcome } : {}),
-      ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
+      ...(query.cursor === undefined ? {} : { after: decodePageCursor(query.cursor) }),
       limit: query.limit + 1,
     },
     deps.clock(),
   );
   const attempts = docs.slice(0, query.limit);
   const last = attempts[attempts.length - 1];
-  return { attempts, nextCursor: docs.length > query.limit && last ? encodeCursor(last) : null };
+  return { attempts, nextCursor: docs.length > query.limit && last ? encodePageCursor(last) : null };
 }
