@@ -17,8 +17,11 @@ export function binDir(cacheDir: string): string {
 }
 
 /** The version is part of the name, so bumping versions.ts never reuses an older binary. */
-export function cachedBinaryPath(cacheDir: string, spec: Pick<GoBinarySpec, 'name' | 'version'>): string {
-  return join(binDir(cacheDir), `${spec.name}-${spec.version}`);
+export function cachedBinaryPath(
+  cacheDir: string,
+  spec: Pick<GoBinarySpec, 'name' | 'version' | 'build'>,
+): string {
+  return join(binDir(cacheDir), `${spec.name}-${spec.version}${spec.build ? `-${spec.build}` : ''}`);
 }
 
 export async function isExecutableFile(path: string): Promise<boolean> {

@@ -2,13 +2,13 @@
 // reachable from machines that cannot download vendors' release binaries, so this is the one
 // route that works everywhere Go is installed.
 import { execFile, spawn } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { binDir, cachedBinaryPath, isExecutableFile } from './cache';
 import { withFileLock } from './lock';
-import type { GoBinarySpec } from './versions';
+import type { GoBinarySpec, SourcePatch } from './versions';
 
 const execFileAsync = promisify(execFile);
 
@@ -44,7 +44,8 @@ export async function buildWithGo(spec: GoBinarySpec, options: GoBuildOptions): 
     async () => {
       // Another process may have finished the same build while this one waited for the lock.
       if (await isExecutableFile(target)) return target;
-      const how = spec.generatedFiles ? 'go build' : 'go install';
+      const fromSource = spec.generatedFiles !== undefined || spec.sourcePatches !== undefined;
+      const how = fromSource ? 'go build' : 'go install';
       options.log(`building ${spec.label} ${spec.version} with ${how} (first run only, takes a few minutes)`);
       const started = Date.now();
       const progress = setInterval(() => {
@@ -53,7 +54,7 @@ export async function buildWithGo(spec: GoBinarySpec, options: GoBuildOptions): 
       await removeAbandonedBuilds(dir, spec);
       const work = await mkdtemp(join(dir, `.build-${spec.name}-`));
       try {
-        const built = spec.generatedFiles
+        const built = fromSource
           ? await buildFromSourceCopy(go, spec, work)
           : await goInstall(go, spec, work);
         await checkRuns(built, spec);
@@ -82,7 +83,7 @@ async function goInstall(go: GoRunner, spec: GoBinarySpec, work: string): Promis
   return join(gobin, spec.name);
 }
 
-/** For modules whose published source lacks files their release tooling generates. */
+/** For modules whose published source lacks files their release tooling generates, or needs a fix. */
 async function buildFromSourceCopy(go: GoRunner, spec: GoBinarySpec, work: string): Promise<string> {
   const download = await go.run(['mod', 'download', '-json', `${spec.module}@${spec.version}`], {
     cwd: work,
@@ -96,6 +97,7 @@ async function buildFromSourceCopy(go: GoRunner, spec: GoBinarySpec, work: strin
     await mkdir(dirname(join(src, file)), { recursive: true });
     await writeFile(join(src, file), content);
   }
+  for (const patch of spec.sourcePatches ?? []) await applyPatch(src, patch, spec);
   const output = join(work, spec.name);
   const relativePkg = `./${spec.pkg.slice(spec.module.length + 1)}`;
   const flags = spec.ldflags ? [`-ldflags=${spec.ldflags}`] : [];
@@ -105,6 +107,20 @@ async function buildFromSourceCopy(go: GoRunner, spec: GoBinarySpec, work: strin
     env: { GOWORK: 'off' },
   });
   return output;
+}
+
+async function applyPatch(src: string, patch: SourcePatch, spec: GoBinarySpec): Promise<void> {
+  const path = join(src, patch.file);
+  const text = await readFile(path, 'utf8');
+  const parts = text.split(patch.find);
+  const expected = patch.count ?? 1;
+  if (parts.length - 1 !== expected) {
+    throw new GoBuildError(
+      `a source patch of ${spec.label} ${spec.version} no longer applies: ${patch.file} has ` +
+        `${parts.length - 1} occurrence(s) of ${JSON.stringify(patch.find)}, expected ${expected}`,
+    );
+  }
+  await writeFile(path, parts.join(patch.replace));
 }
 
 function parseDownloadDir(output: string): string {

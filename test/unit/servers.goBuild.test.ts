@@ -34,7 +34,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   // The fake module cache is read-only, which would stop rm for anyone but root.
-  for (const sub of ['build', 'build/version', 'cmd', 'cmd/ferretdb']) {
+  for (const sub of ['build', 'build/version', 'cmd', 'cmd/ferretdb', ...patchedDirs()]) {
     await chmod(join(root, 'modcache', 'ferretdb', sub), 0o755).catch(() => undefined);
   }
   await rm(root, { recursive: true, force: true });
@@ -130,9 +130,40 @@ describe('building a server binary with Go', () => {
     expect(built).toBe(cachedBinaryPath(cacheDir, FERRETDB));
     expect(await isExecutableFile(built)).toBe(true);
     expect(await readdir(join(root, 'modcache', 'ferretdb', 'build', 'version'))).toEqual(['mongodb.txt']);
-    expect(await readdir(binDir(cacheDir))).toEqual(['ferretdb-v1.24.2']);
+    expect(await readdir(binDir(cacheDir))).toEqual(['ferretdb-v1.24.2-id-index']);
+  });
+
+  it('builds FerretDB from its patched source, leaving the module cache as it was', async () => {
+    await buildWithGo(FERRETDB, { cacheDir, goCommand, log });
+
+    const built = await readFile(join(root, 'built-sources.txt'), 'utf8');
+    for (const patch of FERRETDB.sourcePatches ?? []) {
+      expect(built).toContain(patch.replace);
+      // A patch may keep its anchor (one that adds code before it).
+      if (!patch.replace.includes(patch.find)) expect(built).not.toContain(patch.find);
+      const original = await readFile(join(root, 'modcache', 'ferretdb', patch.file), 'utf8');
+      expect(original).toContain(patch.find);
+    }
+  });
+
+  it('stops, leaving no binary behind, when a source patch no longer applies', async () => {
+    const [patch] = FERRETDB.sourcePatches ?? [];
+    const changed = { ...FERRETDB, sourcePatches: [{ ...patch!, find: `${patch!.find} // not there` }] };
+
+    await expect(buildWithGo(changed, { cacheDir, goCommand, log })).rejects.toThrow(/no longer applies/);
+    expect(await readdir(binDir(cacheDir))).toEqual([]);
   });
 });
+
+/** The directories of the files FerretDB's source patches edit. */
+function patchedDirs(): string[] {
+  const dirs = new Set<string>();
+  for (const patch of FERRETDB.sourcePatches ?? []) {
+    const parts = patch.file.split('/').slice(0, -1);
+    for (let depth = parts.length; depth > 0; depth -= 1) dirs.add(parts.slice(0, depth).join('/'));
+  }
+  return [...dirs];
+}
 
 describe('recognising an unreachable checksum database', () => {
   it('accepts network failures reaching sum.golang.org', () => {
@@ -158,11 +189,22 @@ async function writeFakeGo(dir: string): Promise<string> {
   await mkdir(join(moduleDir, 'build', 'version'), { recursive: true });
   await writeFile(join(moduleDir, 'cmd', 'ferretdb', 'main.go'), 'package main\n');
   await writeFile(join(moduleDir, 'build', 'version', 'mongodb.txt'), '7.0.42\n');
+  // The files the source patches edit, holding the text each patch looks for (as many times).
+  const patchedFiles = new Map<string, string>();
+  for (const patch of FERRETDB.sourcePatches ?? []) {
+    const text = `${patchedFiles.get(patch.file) ?? 'package x\n'}${`${patch.find}\n`.repeat(patch.count ?? 1)}`;
+    patchedFiles.set(patch.file, text);
+  }
+  for (const [file, text] of patchedFiles) {
+    await mkdir(join(moduleDir, file, '..'), { recursive: true });
+    await writeFile(join(moduleDir, file), text);
+  }
   // Like the real module cache: read-only.
-  for (const file of ['cmd/ferretdb/main.go', 'build/version/mongodb.txt'])
+  for (const file of ['cmd/ferretdb/main.go', 'build/version/mongodb.txt', ...patchedFiles.keys()])
     await chmod(join(moduleDir, file), 0o444);
-  for (const sub of ['cmd/ferretdb', 'cmd', 'build/version', 'build'])
+  for (const sub of ['cmd/ferretdb', 'cmd', 'build/version', 'build', ...patchedDirs()])
     await chmod(join(moduleDir, sub), 0o555);
+  const sources = [...patchedFiles.keys()].map((file) => `'${file}'`).join(' ');
 
   const script = `#!/bin/sh
 echo "$* GONOSUMDB=\${GONOSUMDB:-}" >> '${dir}/go-calls.log'
@@ -179,6 +221,7 @@ case "$1" in
   mod) echo '{"Path":"github.com/FerretDB/FerretDB","Version":"v1.24.2","Dir":"${moduleDir}"}'; exit 0 ;;
   build)
     [ -f build/version/version.txt ] || { echo 'build/version/version.txt is missing' >&2; exit 1; }
+    cat ${sources} > '${dir}/built-sources.txt'
     out=''; prev=''
     for arg in "$@"; do [ "$prev" = '-o' ] && out="$arg"; prev="$arg"; done
     printf '#!/bin/sh\\necho fake ferretdb\\n' > "$out"
