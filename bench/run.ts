@@ -12,6 +12,7 @@ const BENCHMARKS = {
   'map-profile': async () => (await import('./mapProfile')).runMapProfileBench(),
   'sso-sign-in': async () => (await import('./ssoSignIn')).runSsoSignInBench(),
   'connector-teardown': async () => (await import('./connectorTeardown')).runConnectorTeardownBench(),
+  'server-floors': async () => (await import('./serverFloors')).runServerFloorsBench(),
   'pending-verifications': async () =>
     (await import('./pendingVerifications')).runPendingVerificationsBench(),
 } satisfies Record<string, () => Promise<void>>;

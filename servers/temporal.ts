@@ -59,6 +59,15 @@ export async function startTemporal(options: StartTemporalOptions): Promise<Runn
         ...(options.headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
         '--db-filename',
         dbFile,
+        // SQLite's default rollback journal makes every commit create, sync and delete a journal
+        // file; with write-ahead logging a commit is one append. `synchronous=normal` keeps every
+        // commit across a crash of the server (a power loss may take the last ones): right for a
+        // development and test server, and it roughly doubled the workflows it runs per second
+        // on a 2-core machine (npm run bench -- server-floors).
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        '--sqlite-pragma',
+        'synchronous=normal',
         // The dev server registers these itself, before it accepts workflows that use them.
         ...SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]),
         '--log-level',
