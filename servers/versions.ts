@@ -61,7 +61,7 @@ export const FERRETDB: GoBinarySpec = {
   // The module as published lacks build/version/version.txt, which FerretDB's release tooling
   // writes; a plain `go install` therefore yields a binary that panics on every start.
   generatedFiles: { 'build/version/version.txt': `${FERRETDB_VERSION}\n` },
-  build: 'id-index',
+  build: 'id-index-writer-queue',
   // FerretDB v1.24.2's SQLite backend writes its _id index as `_ferretdb_sjson->"_id"` but queries
   // `_ferretdb_sjson->'$._id'`, an expression SQLite does not match to that index, so every
   // lookup, update and delete by _id scanned the whole table (measured: 0.6 ms at the start of a
@@ -80,6 +80,33 @@ export const FERRETDB: GoBinarySpec = {
       find: 'if params.Filter.Len() == 1 {',
       replace: 'if hasOneIDKey(params.Filter) {',
       count: 2,
+    },
+    // SQLite lets one writer in at a time and makes the others sleep and retry (busy_timeout:
+    // 1 ms, then 2, 5, ... up to 100 ms between tries), so concurrent writes met waits far longer
+    // than the write they waited for. A lock in FerretDB's process queues its writers instead.
+    {
+      file: 'internal/util/fsql/db.go',
+      find: '\t"log/slog"\n',
+      replace: '\t"log/slog"\n\t"sync"\n',
+    },
+    {
+      file: 'internal/util/fsql/db.go',
+      find: '\tBatchSize int\n',
+      replace: '\tBatchSize int\n\n\twrites sync.Mutex\n',
+    },
+    {
+      file: 'internal/util/fsql/db.go',
+      find: 'func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {\n',
+      replace:
+        'func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {\n' +
+        '\tdb.writes.Lock()\n\tdefer db.writes.Unlock()\n\n',
+    },
+    {
+      file: 'internal/util/fsql/db.go',
+      find: 'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n',
+      replace:
+        'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n' +
+        '\tdb.writes.Lock()\n\tdefer db.writes.Unlock()\n\n',
     },
     {
       file: 'internal/backends/sqlite/collection.go',
