@@ -7,6 +7,11 @@
 // the checks then read comes from the bytes a signature covers (xml-crypto's canonical form of the
 // referenced element), never from the posted document around them, which is how signature
 // wrapping (the signed element moved, a forged one put where a reader looks) is defeated.
+//
+// This is the only signature verification on the ACS path: node-saml is handed the assertion as
+// these verified bytes (samlClient.ts) instead of verifying every signature a second time.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { parseCertificate } from '../certificates';
 import type { SignInFailureDetails } from '../../domain/signInDiagnostics';
@@ -45,6 +50,8 @@ export interface SignedParts {
   response: Element | undefined;
   /** The assertion as a signature covers it: its own signature's bytes, else the Response's. */
   assertion: Element;
+  /** `assertion` as text: the canonical bytes its signature covers, or its serialization from the signed Response's. */
+  assertionXml: string;
 }
 
 function invalid(message: string, details?: SignInFailureDetails): never {
@@ -85,10 +92,16 @@ export function verifySignatures(
   const response = responseSignature
     ? signedElement(text, responseSignature, parts.response, certificates, 'Response')
     : undefined;
-  const assertion = assertionSignature
-    ? signedElement(text, assertionSignature, parts.assertion, certificates, 'Assertion')
-    : assertionInSignedResponse(response, parts.assertion);
-  return { response, assertion };
+  if (assertionSignature) {
+    const assertion = signedElement(text, assertionSignature, parts.assertion, certificates, 'Assertion');
+    return { response: response?.element, assertion: assertion.element, assertionXml: assertion.xml };
+  }
+  const assertion = assertionInSignedResponse(response?.element, parts.assertion);
+  return {
+    response: response?.element,
+    assertion,
+    assertionXml: new XMLSerializer().serializeToString(assertion),
+  };
 }
 
 /** The element as `signature` covers it, once that signature verifies with one of `certificates`. */
@@ -98,7 +111,7 @@ function signedElement(
   element: Element,
   certificates: readonly string[],
   kind: 'Response' | 'Assertion',
-): Element {
+): { element: Element; xml: string } {
   const what = kind === 'Response' ? 'The Response signature' : 'The assertion signature';
   checkSignatureShape(signature, element, what);
   for (const certificate of certificates) {
@@ -108,7 +121,7 @@ function signedElement(
     const namespace = kind === 'Response' ? SAML_NS.protocol : SAML_NS.assertion;
     if (!root || !isNamed(root, namespace, kind) || attributeOf(root, 'ID') !== attributeOf(element, 'ID'))
       invalid(`${what} does not cover the ${kind}`);
-    return root;
+    return { element: root, xml: signed };
   }
   return invalid(
     `${what} does not verify with this connection's certificates`,
@@ -166,11 +179,18 @@ function checkSignatureShape(signature: Element, element: Element, what: string)
 
 /** The canonical bytes `signature` covers, if it verifies with `certificate`; undefined otherwise. */
 function verifiedBytes(xml: string, signature: Element, certificate: string): string | undefined {
+  const publicCert = publicKeyOf(certificate);
+  if (!publicCert) return undefined;
   const verifier = new SignedXml({
-    publicCert: certificate,
+    publicCert,
     // Only the connection's certificates count, never one the message brings along in its KeyInfo.
     getCertFromKeyInfo: () => null,
   });
+  // xml-crypto looks the referenced element up with one whole-document XPath per ID attribute name
+  // (Id, ID, id), the larger part of its cost. SAML's is ID; checkSignatureShape has required the
+  // reference to name the ID of the element the signature sits in, and inspectResponse has refused
+  // a document where any value of ID, Id or id repeats, so the other two lookups find nothing.
+  verifier.idAttributes = ['ID'];
   verifier.SignatureAlgorithms = only(verifier.SignatureAlgorithms, ALLOWED_SIGNATURE_METHODS);
   verifier.HashAlgorithms = only(verifier.HashAlgorithms, ALLOWED_DIGEST_METHODS);
   try {
@@ -182,6 +202,25 @@ function verifiedBytes(xml: string, signature: Element, certificate: string): st
   }
   const signed = verifier.getSignedReferences();
   return signed.length === 1 ? signed[0] : undefined;
+}
+
+// A connection's certificates are the same few PEM strings on every sign-in; reading the key out
+// of one each time costs more than the RSA verification itself. Bounded, as connections come and go.
+const PUBLIC_KEYS_CACHED = 256;
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyOf(certificate: string): KeyObject | undefined {
+  let key = publicKeys.get(certificate);
+  if (!key) {
+    try {
+      key = createPublicKey(certificate);
+    } catch {
+      return undefined;
+    }
+    if (publicKeys.size >= PUBLIC_KEYS_CACHED) publicKeys.delete(publicKeys.keys().next().value as string);
+    publicKeys.set(certificate, key);
+  }
+  return key;
 }
 
 function only<T>(algorithms: Record<string, T>, allowed: ReadonlySet<string>): Record<string, T> {
