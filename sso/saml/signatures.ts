@@ -114,7 +114,7 @@ function signedElement(
 ): { element: Element; xml: string } {
   const what = kind === 'Response' ? 'The Response signature' : 'The assertion signature';
   checkSignatureShape(signature, element, what);
-  for (const certificate of certificates) {
+  for (const certificate of keyInfoFirst(signature, certificates)) {
     const signed = verifiedBytes(xml, signature, certificate);
     if (signed === undefined) continue;
     const root = parseStrictXml(signed)?.documentElement;
@@ -136,14 +136,38 @@ function signedElement(
  * is echoed.
  */
 function certificateDetails(signature: Element, certificates: readonly string[]): SignInFailureDetails {
-  const keyInfo = childElements(signature, SAML_NS.xmldsig, 'KeyInfo')[0];
-  const data = keyInfo && childElements(keyInfo, SAML_NS.xmldsig, 'X509Data')[0];
-  const sent = data && childElements(data, SAML_NS.xmldsig, 'X509Certificate')[0];
-  const signing = sent ? parseCertificate(sent.textContent ?? '')?.fingerprint256 : undefined;
+  const sent = sentCertificate(signature);
+  const signing = sent ? parseCertificate(sent)?.fingerprint256 : undefined;
   return {
     trustedCertificatesSha256: certificates.flatMap((pem) => parseCertificate(pem)?.fingerprint256 ?? []),
     ...(signing === undefined ? {} : { signingCertificateSha256: signing }),
   };
+}
+
+/** The certificate text the signature's KeyInfo names, if any: a hint, never trusted. */
+function sentCertificate(signature: Element): string | undefined {
+  const keyInfo = childElements(signature, SAML_NS.xmldsig, 'KeyInfo')[0];
+  const data = keyInfo && childElements(keyInfo, SAML_NS.xmldsig, 'X509Data')[0];
+  const sent = data && childElements(data, SAML_NS.xmldsig, 'X509Certificate')[0];
+  return sent?.textContent ?? undefined;
+}
+
+/**
+ * The connection's certificates, the one the KeyInfo names first. Each certificate tried costs a
+ * whole xml-crypto check (parse, canonicalization, digest) before its RSA step fails, so during a
+ * rotation, with the IdP signing with the second certificate, the hint saves one. Only the order
+ * changes: what verifies is still only ever one of `certificates`.
+ */
+function keyInfoFirst(signature: Element, certificates: readonly string[]): readonly string[] {
+  if (certificates.length < 2) return certificates;
+  const sent = sentCertificate(signature)?.replace(/\s+/g, '');
+  if (!sent) return certificates;
+  const named = certificates.filter((pem) => pemBody(pem) === sent);
+  return [...named, ...certificates.filter((pem) => !named.includes(pem))];
+}
+
+function pemBody(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 }
 
 /**

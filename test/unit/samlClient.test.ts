@@ -497,6 +497,38 @@ describe('SAML response validation: each signature is verified once', () => {
       checkSignature.mockRestore();
     }
   });
+
+  const rotating = (): Partial<SamlClientOptions> => ({
+    idp: {
+      entityId: TEST_IDP.entityId,
+      ssoUrl: TEST_IDP.ssoUrl,
+      certificates: [testIdpKey().certificatePem, testIdpKey('next').certificatePem],
+    },
+  });
+
+  it('tries the certificate the KeyInfo names first, so a rotation costs no extra check', async () => {
+    const { client } = setup(rotating());
+    const body = await answer(client, { signWith: testIdpKey('next') });
+    const checkSignature = vi.spyOn(SignedXml.prototype, 'checkSignature');
+    try {
+      expect((await client.validatePostResponse(body)).nameId).toBe('ada@example.com');
+      expect(checkSignature).toHaveBeenCalledTimes(1);
+    } finally {
+      checkSignature.mockRestore();
+    }
+  });
+
+  it('still tries every connection certificate when the KeyInfo names another one', async () => {
+    const { client } = setup(rotating());
+    // KeyInfo is outside what the signature covers, so naming the other certificate keeps it valid.
+    const body = await tampered(client, { signWith: testIdpKey('next') }, (xml) =>
+      xml.replace(
+        /<ds:X509Certificate>[^<]*<\/ds:X509Certificate>/,
+        `<ds:X509Certificate>${testIdpKey().certificateBase64}</ds:X509Certificate>`,
+      ),
+    );
+    expect((await client.validatePostResponse(body)).nameId).toBe('ada@example.com');
+  });
 });
 
 describe('SAML response validation: conditions', () => {
