@@ -95,7 +95,7 @@ export function decodeSamlResponseField(value: unknown, maxLength: number): { ba
 }
 
 export interface VerifiedResponse {
-  /** The Response's InResponseTo, a well-formed SAML ID, which the assertion's bearer confirmation repeats. */
+  /** The Response's InResponseTo: a well-formed SAML ID, repeated by the bearer confirmation. */
   inResponseTo: string;
   /** The assertion as its signature covers it, checked. */
   assertion: Element;
@@ -105,9 +105,10 @@ export interface VerifiedResponse {
 
 /**
  * Checks the posted document and verifies every signature in it; returns the verified, checked
- * assertion, which is all node-saml then reads. Envelope fields are checked on the posted document first (refusing on unverified
- * data is safe, and an unsigned IdP error response still gets its own code), then again on the
- * signed bytes when the Response is signed; the assertion is checked only as signed bytes.
+ * assertion, which is all node-saml then reads. Envelope fields are checked on the posted
+ * document first (refusing on unverified data is safe, and an unsigned IdP error response still
+ * gets its own code), then again on the signed bytes when the Response is signed; the assertion
+ * is checked only as signed bytes.
  */
 export function inspectResponse(xml: string, expect: ResponseExpectations): VerifiedResponse {
   const doc = parseStrictXml(xml);

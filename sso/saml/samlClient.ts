@@ -142,11 +142,13 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
 }
 
 /**
- * node-saml after its own signature verification (validatePostResponseAsync), for a response whose
- * every signature inspectResponse has verified: the request ID is consumed through the cache
- * provider first, then node-saml checks and reads the verified assertion bytes, and a refusal burns
- * the request ID, in the order and with the calls validatePostResponseAsync makes. What it skips
- * is only its own parse of the posted document and its second verification of the signatures.
+ * What node-saml's validatePostResponseAsync does after its signature verification, for a response
+ * whose every signature inspectResponse has verified: the request ID is consumed through the cache
+ * provider first, then node-saml checks and reads the verified assertion bytes (issuer, subject
+ * confirmations and their InResponseTo, conditions, audience, profile), and a refusal burns the
+ * request ID, with the calls and in the order validatePostResponseAsync makes them. What it leaves
+ * out (its parse of the posted document, its count of assertions there, its own verification of
+ * the signatures) inspectResponse has done, more strictly.
  */
 class VerifiedResponseSaml extends SAML {
   async processVerifiedAssertion(

@@ -50,7 +50,10 @@ export interface SignedParts {
   response: Element | undefined;
   /** The assertion as a signature covers it: its own signature's bytes, else the Response's. */
   assertion: Element;
-  /** `assertion` as text: the canonical bytes its signature covers, or its serialization from the signed Response's. */
+  /**
+   * `assertion` as text: the canonical bytes its own signature covers, else its serialization
+   * from the signed Response's bytes.
+   */
   assertionXml: string;
 }
 
@@ -211,9 +214,10 @@ function verifiedBytes(xml: string, signature: Element, certificate: string): st
     getCertFromKeyInfo: () => null,
   });
   // xml-crypto looks the referenced element up with one whole-document XPath per ID attribute name
-  // (Id, ID, id), the larger part of its cost. SAML's is ID; checkSignatureShape has required the
-  // reference to name the ID of the element the signature sits in, and inspectResponse has refused
-  // a document where any value of ID, Id or id repeats, so the other two lookups find nothing.
+  // (Id, ID, id), a large part of its cost. SAML's is ID, and checkSignatureShape has required the
+  // reference to name the ID of the element the signature sits in. xml-crypto still refuses a
+  // second element whose ID (any prefix) has that value; inspectResponse refuses one with an Id or
+  // id of that value, so what gets digested is that element and nothing else.
   verifier.idAttributes = ['ID'];
   verifier.SignatureAlgorithms = only(verifier.SignatureAlgorithms, ALLOWED_SIGNATURE_METHODS);
   verifier.HashAlgorithms = only(verifier.HashAlgorithms, ALLOWED_DIGEST_METHODS);
