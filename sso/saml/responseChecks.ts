@@ -1,14 +1,15 @@
-// Checks around node-saml's validation of a posted SAMLResponse.
+// Checks around node-saml's processing of a posted SAMLResponse.
 //
 // Before node-saml: the raw form field is bounded (size, encoding, DTDs, nesting and element
 // count, before any DOM is built), the posted document is checked for what can be refused without
 // trusting it (assertion count, who it is for, and when), and every signature in it must verify
-// (signatures.ts). The envelope fields are then checked again on the signed Response bytes when
-// the Response is signed, and the assertion only ever as signed bytes.
+// (signatures.ts, the only signature verification on the ACS path). The envelope fields are then
+// checked again on the signed Response bytes when the Response is signed, and the assertion only
+// ever as signed bytes: the issuer, the bearer confirmation's Recipient and InResponseTo, the
+// validity windows and the audience, including what node-saml 5 does not check on assertions.
 //
-// After node-saml: the assertion it verified (signed bytes only) is checked again for what
-// node-saml 5 does not check on assertions: the IdP issuer, the bearer confirmation's Recipient and
-// its InResponseTo, and that it is the assertion verified here.
+// node-saml then gets those verified assertion bytes (samlClient.ts); afterwards its profile is
+// checked to come from them, and every attribute value is read from the same signed DOM.
 import { clipList, clipText, type SignInFailureDetails } from '../../domain/signInDiagnostics';
 import { SamlValidationError, type SamlValidationErrorCode } from './errors';
 import { ALLOWED_DIGEST_METHODS, ALLOWED_SIGNATURE_METHODS, verifySignatures } from './signatures';
@@ -93,16 +94,23 @@ export function decodeSamlResponseField(value: unknown, maxLength: number): { ba
   return { base64, xml };
 }
 
+export interface VerifiedResponse {
+  /** The Response's InResponseTo: a well-formed SAML ID, repeated by the bearer confirmation. */
+  inResponseTo: string;
+  /** The assertion as its signature covers it, checked. */
+  assertion: Element;
+  /** `assertion` as text, for node-saml. */
+  assertionXml: string;
+}
+
 /**
- * Checks the posted document and verifies every signature in it; returns what node-saml's result
- * must match. Envelope fields are checked on the posted document first (refusing on unverified
- * data is safe, and an unsigned IdP error response still gets its own code), then again on the
- * signed bytes when the Response is signed; the assertion is checked only as signed bytes.
+ * Checks the posted document and verifies every signature in it; returns the verified, checked
+ * assertion, which is all node-saml then reads. Envelope fields are checked on the posted
+ * document first (refusing on unverified data is safe, and an unsigned IdP error response still
+ * gets its own code), then again on the signed bytes when the Response is signed; the assertion
+ * is checked only as signed bytes.
  */
-export function inspectResponse(
-  xml: string,
-  expect: ResponseExpectations,
-): { inResponseTo: string; assertionId: string } {
+export function inspectResponse(xml: string, expect: ResponseExpectations): VerifiedResponse {
   const doc = parseStrictXml(xml);
   if (!doc) fail('saml_response_malformed', 'SAMLResponse is not well-formed XML');
   const response = doc.documentElement;
@@ -150,7 +158,7 @@ export function inspectResponse(
   if (!SAML_ID.test(inResponseTo))
     fail('saml_unsolicited_response', 'The response does not answer a sign-in request from this service');
   checkAssertion(signed.assertion, expect, inResponseTo);
-  return { inResponseTo, assertionId: attributeOf(signed.assertion, 'ID') ?? '' };
+  return { inResponseTo, assertion: signed.assertion, assertionXml: signed.assertionXml };
 }
 
 /** Issuer, Destination and Status of a Response; returns its InResponseTo ('' when absent). */
@@ -168,25 +176,18 @@ function checkEnvelope(response: Element, expect: ResponseExpectations): string 
 }
 
 /**
- * Checks the assertion node-saml verified (its signed bytes, serialized), and answers every text
- * value of every attribute in it by Name, repeats kept: node-saml's profile keeps only the last of
- * two Attribute elements with the same Name, which would hide a second email (rule 11).
+ * After node-saml: its profile must come from the assertion verified here (and nowhere else in the
+ * posted document). Answers every text value of every attribute of that assertion by Name, repeats
+ * kept: node-saml's profile keeps only the last of two Attribute elements with the same Name, which
+ * would hide a second email (rule 11).
  */
 export function checkVerifiedAssertion(
   assertionXml: string | undefined,
-  expect: ResponseExpectations,
-  expected: { inResponseTo: string; assertionId: string },
+  verified: VerifiedResponse,
 ): { attributeValues: Record<string, string[]> } {
-  const doc = assertionXml === undefined ? undefined : parseStrictXml(assertionXml);
-  const assertion = doc?.documentElement;
-  if (!assertion || !isNamed(assertion, SAML_NS.assertion, 'Assertion')) {
-    fail('saml_signature_invalid', 'The signed content is not an assertion');
-  }
-  if (attributeOf(assertion, 'ID') !== expected.assertionId) {
+  if (assertionXml !== verified.assertionXml)
     fail('saml_signature_invalid', 'The signed assertion is not the assertion in the response');
-  }
-  checkAssertion(assertion, expect, expected.inResponseTo);
-  return { attributeValues: attributeValuesOf(assertion) };
+  return { attributeValues: attributeValuesOf(verified.assertion) };
 }
 
 function attributeValuesOf(assertion: Element): Record<string, string[]> {

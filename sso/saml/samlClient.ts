@@ -1,7 +1,10 @@
 // The SAML service provider for one connection: sends AuthnRequests (HTTP-Redirect) and accepts
-// only the signed answer to one of them (HTTP-POST). node-saml does the protocol and the signature
-// work; responseChecks.ts adds the checks node-saml 5 leaves out (every signature present must
-// verify, not just one) and gives every refusal a code.
+// only the signed answer to one of them (HTTP-POST). node-saml builds the AuthnRequests, consumes
+// the request ID a response answers and reads the assertion (its issuer, subject confirmations,
+// conditions, audience and the profile); responseChecks.ts and signatures.ts check the posted
+// document and verify every signature in it (every one present must verify, not just one, as
+// node-saml 5 would have it), once, and hand node-saml only the verified assertion bytes, so no
+// signature is verified twice. Every refusal gets a code.
 import { randomBytes } from 'node:crypto';
 import {
   SAML,
@@ -77,14 +80,17 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
   const idpCertificates = options.idp.certificates.map(toPem);
   const maxResponseLength = options.maxResponseLength ?? SAML_RESPONSE_MAX_LENGTH;
 
-  // node-saml's SAML object is cheap and holds per-call state (its cache provider), so each login
-  // and each response gets its own.
-  function samlFor(requestId: string | undefined, binding: SamlBinding = 'HTTP-Redirect'): SAML {
+  // node-saml's SAML object is cheap (a copy of its options) and holds per-call state (its cache
+  // provider), so each login and each response gets its own.
+  function samlFor(
+    requestId: string | undefined,
+    binding: SamlBinding = 'HTTP-Redirect',
+  ): VerifiedResponseSaml {
     const cacheProvider = createSamlCacheProvider(options.requestStore, {
       connectorId: options.connectorId,
       requestTtlMs: options.requestTtlMs,
     });
-    return new SAML(nodeSamlConfig(options, cacheProvider, requestId, binding));
+    return new VerifiedResponseSaml(nodeSamlConfig(options, cacheProvider, requestId, binding));
   }
 
   // "_" first: SAML IDs are xs:ID (NCName), which must not start with a digit.
@@ -105,7 +111,7 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
 
     async validatePostResponse(body) {
       const relayState = readRelayState(body.RelayState);
-      const { base64, xml } = decodeSamlResponseField(body.SAMLResponse, maxResponseLength);
+      const { xml } = decodeSamlResponseField(body.SAMLResponse, maxResponseLength);
       const expectations = {
         idpEntityId: options.idp.entityId,
         spEntityId: options.spEntityId,
@@ -113,32 +119,67 @@ export function createSamlClient(options: SamlClientOptions): SamlClient {
         clockSkewMs: options.clockSkewMs,
         idpCertificates,
       };
-      const expected = inspectResponse(xml, { ...expectations, nowMs: Date.now() });
+      const verified = inspectResponse(xml, { ...expectations, nowMs: Date.now() });
 
       let profile: Profile | null;
       try {
-        ({ profile } = await samlFor(undefined).validatePostResponseAsync({ SAMLResponse: base64 }));
+        ({ profile } = await samlFor(undefined).processVerifiedAssertion(
+          verified.assertionXml,
+          xml,
+          verified.inResponseTo,
+        ));
       } catch (error) {
         throw translateNodeSamlError(error);
       }
       if (!profile) throw new SamlValidationError('saml_response_invalid', 'The response carries no sign-in');
-      const { attributeValues } = checkVerifiedAssertion(
-        profile.getAssertionXml?.(),
-        { ...expectations, nowMs: Date.now() },
-        expected,
-      );
+      const { attributeValues } = checkVerifiedAssertion(profile.getAssertionXml?.(), verified);
       return {
-        ...toSamlAssertion(options, profile, expected.inResponseTo, relayState),
+        ...toSamlAssertion(options, profile, verified.inResponseTo, relayState),
         signedAttributeValues: attributeValues,
       };
     },
   };
 }
 
+/**
+ * What node-saml's validatePostResponseAsync does after its signature verification, for a response
+ * whose every signature inspectResponse has verified: the request ID is consumed through the cache
+ * provider first, then node-saml checks and reads the verified assertion bytes (issuer, subject
+ * confirmations and their InResponseTo, conditions, audience, profile), and a refusal burns the
+ * request ID, with the calls and in the order validatePostResponseAsync makes them. What it leaves
+ * out (its parse of the posted document, its count of assertions there, its own verification of
+ * the signatures) inspectResponse has done, more strictly.
+ */
+class VerifiedResponseSaml extends SAML {
+  async processVerifiedAssertion(
+    assertionXml: string,
+    responseXml: string,
+    inResponseTo: string,
+  ): Promise<{ profile: Profile | null; loggedOut: boolean }> {
+    try {
+      await this.validateInResponseTo(inResponseTo);
+      return await this.processValidlySignedAssertionAsync(assertionXml, responseXml, inResponseTo);
+    } catch (error) {
+      if (this.mustValidateInResponseTo(Boolean(inResponseTo)))
+        await this.cacheProvider.removeAsync(inResponseTo);
+      throw error;
+    }
+  }
+}
+
+// Connections are read per sign-in, so the same few certificates are parsed again and again.
+const PEMS_CACHED = 256;
+const pems = new Map<string, string>();
+
 function toPem(certificate: string): string {
+  const cached = pems.get(certificate);
+  if (cached !== undefined) return cached;
   const parsed = parseCertificate(certificate);
   if (!parsed) throw new TypeError('A SAML connection certificate is not an X.509 certificate');
-  return parsed.toString();
+  const pem = parsed.toString();
+  if (pems.size >= PEMS_CACHED) pems.delete(pems.keys().next().value as string);
+  pems.set(certificate, pem);
+  return pem;
 }
 
 function checkOptions(options: SamlClientOptions): void {

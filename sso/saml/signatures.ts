@@ -7,6 +7,11 @@
 // the checks then read comes from the bytes a signature covers (xml-crypto's canonical form of the
 // referenced element), never from the posted document around them, which is how signature
 // wrapping (the signed element moved, a forged one put where a reader looks) is defeated.
+//
+// This is the only signature verification on the ACS path: node-saml is handed the assertion as
+// these verified bytes (samlClient.ts) instead of verifying every signature a second time.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { parseCertificate } from '../certificates';
 import type { SignInFailureDetails } from '../../domain/signInDiagnostics';
@@ -45,6 +50,11 @@ export interface SignedParts {
   response: Element | undefined;
   /** The assertion as a signature covers it: its own signature's bytes, else the Response's. */
   assertion: Element;
+  /**
+   * `assertion` as text: the canonical bytes its own signature covers, else its serialization
+   * from the signed Response's bytes.
+   */
+  assertionXml: string;
 }
 
 function invalid(message: string, details?: SignInFailureDetails): never {
@@ -85,10 +95,16 @@ export function verifySignatures(
   const response = responseSignature
     ? signedElement(text, responseSignature, parts.response, certificates, 'Response')
     : undefined;
-  const assertion = assertionSignature
-    ? signedElement(text, assertionSignature, parts.assertion, certificates, 'Assertion')
-    : assertionInSignedResponse(response, parts.assertion);
-  return { response, assertion };
+  if (assertionSignature) {
+    const assertion = signedElement(text, assertionSignature, parts.assertion, certificates, 'Assertion');
+    return { response: response?.element, assertion: assertion.element, assertionXml: assertion.xml };
+  }
+  const assertion = assertionInSignedResponse(response?.element, parts.assertion);
+  return {
+    response: response?.element,
+    assertion,
+    assertionXml: new XMLSerializer().serializeToString(assertion),
+  };
 }
 
 /** The element as `signature` covers it, once that signature verifies with one of `certificates`. */
@@ -98,17 +114,17 @@ function signedElement(
   element: Element,
   certificates: readonly string[],
   kind: 'Response' | 'Assertion',
-): Element {
+): { element: Element; xml: string } {
   const what = kind === 'Response' ? 'The Response signature' : 'The assertion signature';
   checkSignatureShape(signature, element, what);
-  for (const certificate of certificates) {
+  for (const certificate of keyInfoFirst(signature, certificates)) {
     const signed = verifiedBytes(xml, signature, certificate);
     if (signed === undefined) continue;
     const root = parseStrictXml(signed)?.documentElement;
     const namespace = kind === 'Response' ? SAML_NS.protocol : SAML_NS.assertion;
     if (!root || !isNamed(root, namespace, kind) || attributeOf(root, 'ID') !== attributeOf(element, 'ID'))
       invalid(`${what} does not cover the ${kind}`);
-    return root;
+    return { element: root, xml: signed };
   }
   return invalid(
     `${what} does not verify with this connection's certificates`,
@@ -123,14 +139,38 @@ function signedElement(
  * is echoed.
  */
 function certificateDetails(signature: Element, certificates: readonly string[]): SignInFailureDetails {
-  const keyInfo = childElements(signature, SAML_NS.xmldsig, 'KeyInfo')[0];
-  const data = keyInfo && childElements(keyInfo, SAML_NS.xmldsig, 'X509Data')[0];
-  const sent = data && childElements(data, SAML_NS.xmldsig, 'X509Certificate')[0];
-  const signing = sent ? parseCertificate(sent.textContent ?? '')?.fingerprint256 : undefined;
+  const sent = sentCertificate(signature);
+  const signing = sent ? parseCertificate(sent)?.fingerprint256 : undefined;
   return {
     trustedCertificatesSha256: certificates.flatMap((pem) => parseCertificate(pem)?.fingerprint256 ?? []),
     ...(signing === undefined ? {} : { signingCertificateSha256: signing }),
   };
+}
+
+/** The certificate text the signature's KeyInfo names, if any: a hint, never trusted. */
+function sentCertificate(signature: Element): string | undefined {
+  const keyInfo = childElements(signature, SAML_NS.xmldsig, 'KeyInfo')[0];
+  const data = keyInfo && childElements(keyInfo, SAML_NS.xmldsig, 'X509Data')[0];
+  const sent = data && childElements(data, SAML_NS.xmldsig, 'X509Certificate')[0];
+  return sent?.textContent ?? undefined;
+}
+
+/**
+ * The connection's certificates, the one the KeyInfo names first. Each certificate tried costs a
+ * whole xml-crypto check (parse, canonicalization, digest) before its RSA step fails, so during a
+ * rotation, with the IdP signing with the second certificate, the hint saves one. Only the order
+ * changes: what verifies is still only ever one of `certificates`.
+ */
+function keyInfoFirst(signature: Element, certificates: readonly string[]): readonly string[] {
+  if (certificates.length < 2) return certificates;
+  const sent = sentCertificate(signature)?.replace(/\s+/g, '');
+  if (!sent) return certificates;
+  const named = certificates.filter((pem) => pemBody(pem) === sent);
+  return [...named, ...certificates.filter((pem) => !named.includes(pem))];
+}
+
+function pemBody(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 }
 
 /**
@@ -166,11 +206,19 @@ function checkSignatureShape(signature: Element, element: Element, what: string)
 
 /** The canonical bytes `signature` covers, if it verifies with `certificate`; undefined otherwise. */
 function verifiedBytes(xml: string, signature: Element, certificate: string): string | undefined {
+  const publicCert = publicKeyOf(certificate);
+  if (!publicCert) return undefined;
   const verifier = new SignedXml({
-    publicCert: certificate,
+    publicCert,
     // Only the connection's certificates count, never one the message brings along in its KeyInfo.
     getCertFromKeyInfo: () => null,
   });
+  // xml-crypto looks the referenced element up with one whole-document XPath per ID attribute name
+  // (Id, ID, id), a large part of its cost. SAML's is ID, and checkSignatureShape has required the
+  // reference to name the ID of the element the signature sits in. xml-crypto still refuses a
+  // second element whose ID (any prefix) has that value; inspectResponse refuses one with an Id or
+  // id of that value, so what gets digested is that element and nothing else.
+  verifier.idAttributes = ['ID'];
   verifier.SignatureAlgorithms = only(verifier.SignatureAlgorithms, ALLOWED_SIGNATURE_METHODS);
   verifier.HashAlgorithms = only(verifier.HashAlgorithms, ALLOWED_DIGEST_METHODS);
   try {
@@ -182,6 +230,25 @@ function verifiedBytes(xml: string, signature: Element, certificate: string): st
   }
   const signed = verifier.getSignedReferences();
   return signed.length === 1 ? signed[0] : undefined;
+}
+
+// A connection's certificates are the same few PEM strings on every sign-in; reading the key out
+// of one each time costs more than the RSA verification itself. Bounded, as connections come and go.
+const PUBLIC_KEYS_CACHED = 256;
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyOf(certificate: string): KeyObject | undefined {
+  let key = publicKeys.get(certificate);
+  if (!key) {
+    try {
+      key = createPublicKey(certificate);
+    } catch {
+      return undefined;
+    }
+    if (publicKeys.size >= PUBLIC_KEYS_CACHED) publicKeys.delete(publicKeys.keys().next().value as string);
+    publicKeys.set(certificate, key);
+  }
+  return key;
 }
 
 function only<T>(algorithms: Record<string, T>, allowed: ReadonlySet<string>): Record<string, T> {

@@ -1,8 +1,8 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
-import { describe, expect, it } from 'vitest';
-import { ExclusiveCanonicalization } from 'xml-crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 import { SamlValidationError, type SamlValidationErrorCode } from '../../sso/saml/errors';
 import { createInMemorySamlRequestStore, type SamlRequestStore } from '../../sso/saml/requestStore';
 import { SAML_RESPONSE_MAX_LENGTH } from '../../sso/saml/responseChecks';
@@ -450,6 +450,84 @@ describe('SAML response validation: every signature present must verify', () => 
       );
     });
     await expectRefused(client.validatePostResponse(body), 'saml_response_malformed');
+  });
+
+  // xml-crypto is told to resolve references by ID only, so these two are refused by our own check.
+  it.each(['Id', 'id'])('refuses the assertion ID repeated as an %s attribute elsewhere', async (name) => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) => {
+      const assertionId = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)?.[1] ?? '';
+      return xml.replace(
+        '<samlp:Status>',
+        `<samlp:Extensions><x:E xmlns:x="urn:x" ${name}="${assertionId}"/></samlp:Extensions><samlp:Status>`,
+      );
+    });
+    await expectRefused(client.validatePostResponse(body), 'saml_response_malformed');
+  });
+
+  it('refuses the assertion ID repeated under a prefixed ID attribute', async () => {
+    const { client } = setup();
+    const body = await tampered(client, {}, (xml) => {
+      const assertionId = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)?.[1] ?? '';
+      return xml.replace(
+        '<samlp:Status>',
+        `<samlp:Extensions><x:E xmlns:x="urn:x" x:ID="${assertionId}"/></samlp:Extensions><samlp:Status>`,
+      );
+    });
+    // xml-crypto counts both elements as carrying the ID (it compares local names) and refuses.
+    await expectRefused(client.validatePostResponse(body), 'saml_signature_invalid');
+  });
+});
+
+describe('SAML response validation: each signature is verified once', () => {
+  it.each([
+    ['assertion', 1],
+    ['response', 1],
+    ['both', 2],
+  ] as const)('verifies a response signed on the %s with %i signature check(s)', async (sign, checks) => {
+    const { client } = setup();
+    const body = await answer(client, { sign });
+    const checkSignature = vi.spyOn(SignedXml.prototype, 'checkSignature');
+    try {
+      const assertion = await client.validatePostResponse(body);
+      expect(assertion.nameId).toBe('ada@example.com');
+      // node-saml (which uses the same xml-crypto) reads the verified bytes and verifies nothing again.
+      expect(checkSignature).toHaveBeenCalledTimes(checks);
+    } finally {
+      checkSignature.mockRestore();
+    }
+  });
+
+  const rotating = (): Partial<SamlClientOptions> => ({
+    idp: {
+      entityId: TEST_IDP.entityId,
+      ssoUrl: TEST_IDP.ssoUrl,
+      certificates: [testIdpKey().certificatePem, testIdpKey('next').certificatePem],
+    },
+  });
+
+  it('tries the certificate the KeyInfo names first, so a rotation costs no extra check', async () => {
+    const { client } = setup(rotating());
+    const body = await answer(client, { signWith: testIdpKey('next') });
+    const checkSignature = vi.spyOn(SignedXml.prototype, 'checkSignature');
+    try {
+      expect((await client.validatePostResponse(body)).nameId).toBe('ada@example.com');
+      expect(checkSignature).toHaveBeenCalledTimes(1);
+    } finally {
+      checkSignature.mockRestore();
+    }
+  });
+
+  it('still tries every connection certificate when the KeyInfo names another one', async () => {
+    const { client } = setup(rotating());
+    // KeyInfo is outside what the signature covers, so naming the other certificate keeps it valid.
+    const body = await tampered(client, { signWith: testIdpKey('next') }, (xml) =>
+      xml.replace(
+        /<ds:X509Certificate>[^<]*<\/ds:X509Certificate>/,
+        `<ds:X509Certificate>${testIdpKey().certificateBase64}</ds:X509Certificate>`,
+      ),
+    );
+    expect((await client.validatePostResponse(body)).nameId).toBe('ada@example.com');
   });
 });
 
