@@ -11,6 +11,7 @@ import { DomainError } from '../../domain/errors';
 import { fixedWindow, retryAfterSeconds } from '../../domain/rateLimit';
 import { tokenDigest } from '../../security/tokens';
 import type { ApiDeps, ApiState } from '../context';
+import { timed } from '../../runtime/stepTimings';
 
 type LimitKind = 'ip' | 'account' | 'connection';
 
@@ -69,7 +70,10 @@ export function rateLimit(deps: ApiDeps, route: string, scope: RateLimitScope = 
       const digest = tokenDigest(`${kind}\n${value}`, deps.keys.current('rate-limit')).slice(0, 32);
       const bucket = `${kind}:${digest}:${window.index}`;
       const hints = hintsFor(deps.c, window.index);
-      if (await takeRateSlot(deps.c, bucket, limit, new Date(window.endsAtMs), hints)) continue;
+      const taken = await timed(`db: rate-limit slot (${kind})`, () =>
+        takeRateSlot(deps.c, bucket, limit, new Date(window.endsAtMs), hints),
+      );
+      if (taken) continue;
       deps.metrics?.rateLimited.inc({ limit: kind, route });
       const retryAfter = retryAfterSeconds(nowMs, window);
       ctx.set('Retry-After', String(retryAfter));

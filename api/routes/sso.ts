@@ -129,7 +129,9 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
         (result) => result.orgId,
       );
       // As for SAML: the IdP did the authentication, MFA included (rule 8).
-      await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+      await timed('db: session write', () =>
+        startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+      );
       ctx.status = 303;
       ctx.redirect(signedIn.returnTo);
     },

@@ -29,6 +29,7 @@ import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
 import { decodePageCursor, encodePageCursor } from '../pageCursor';
 import { TIMED_OUT, withinBound } from '../withinBound';
+import { timed } from '../../runtime/stepTimings';
 
 /** What a sign-in learned on its way that a refusal's hint may use. */
 export interface SignInFacts {
@@ -136,11 +137,13 @@ async function record(
     const connector =
       known ?? (await deps.c.connectors.findOne({ _id: connectorId }, { projection: { orgId: 1 } }));
     if (!connector) return;
-    await insertSignInDiagnostic(
-      deps.c,
-      { orgId: connector.orgId, connectorId, ...fields },
-      deps.clock(),
-      deps.config.signInDiagnosticsTtlMs,
+    await timed('db: sign-in diagnostic write', () =>
+      insertSignInDiagnostic(
+        deps.c,
+        { orgId: connector.orgId, connectorId, ...fields },
+        deps.clock(),
+        deps.config.signInDiagnosticsTtlMs,
+      ),
     );
   })();
   try {

@@ -11,6 +11,7 @@ import { DomainError } from '../../domain/errors';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import type { ApiDeps } from '../context';
 import type { SignInProtocol } from '../metrics';
+import { timed } from '../../runtime/stepTimings';
 
 export interface SignInEdge {
   protocol: SignInProtocol;
@@ -48,22 +49,24 @@ async function record(
   const orgId = knownOrgId ?? (await orgOf(deps, edge));
   // An unknown connection ID is somebody probing: nothing to audit, no organization to tell.
   if (edge.connectorId && !orgId) return;
-  await recordAuditEvent(
-    deps.c,
-    {
-      eventId: `evt_${randomUUID().replaceAll('-', '')}`,
-      type: outcome === 'success' ? 'sign_in.succeeded' : 'sign_in.failed',
-      orgId,
-      subjectId: userId ?? edge.connectorId ?? null,
-      actor: userId ? `user:${userId}` : 'anonymous',
-      data: {
-        protocol: edge.protocol,
-        ...(outcome === 'success' ? {} : { code: outcome }),
-        ...(edge.connectorId ? { connectorId: edge.connectorId } : {}),
-        ...(userId ? { userId } : {}),
+  await timed('db: sign-in audit event', () =>
+    recordAuditEvent(
+      deps.c,
+      {
+        eventId: `evt_${randomUUID().replaceAll('-', '')}`,
+        type: outcome === 'success' ? 'sign_in.succeeded' : 'sign_in.failed',
+        orgId,
+        subjectId: userId ?? edge.connectorId ?? null,
+        actor: userId ? `user:${userId}` : 'anonymous',
+        data: {
+          protocol: edge.protocol,
+          ...(outcome === 'success' ? {} : { code: outcome }),
+          ...(edge.connectorId ? { connectorId: edge.connectorId } : {}),
+          ...(userId ? { userId } : {}),
+        },
       },
-    },
-    deps.clock(),
+      deps.clock(),
+    ),
   );
 }
 
