@@ -1,6 +1,6 @@
 import type { Filter } from 'mongodb';
 import type { OrgId } from '../domain/ids';
-import { upsertOnce, type AuditEventDoc, type Collections } from './collections';
+import { insertOnce, type AuditEventDoc, type Collections } from './collections';
 import { NEWEST_FIRST, olderThan, type PagePosition } from './newestFirst';
 
 /**
@@ -21,22 +21,16 @@ export async function recordAuditEvent(
   },
   now: Date,
 ): Promise<void> {
-  await upsertOnce(
-    c.auditEvents.updateOne(
-      { _id: event.eventId },
-      {
-        $setOnInsert: {
-          type: event.type,
-          orgId: event.orgId,
-          subjectId: event.subjectId,
-          ...(event.actor ? { actor: event.actor } : {}),
-          at: now,
-          data: event.data ?? {},
-        },
-      },
-      { upsert: true },
-    ),
-  );
+  // A plain insert under the event's ID: a retry's duplicate key means the event is written.
+  await insertOnce(c.auditEvents, {
+    _id: event.eventId,
+    type: event.type,
+    orgId: event.orgId,
+    subjectId: event.subjectId,
+    ...(event.actor ? { actor: event.actor } : {}),
+    at: now,
+    data: event.data ?? {},
+  });
 }
 
 export interface AuditQuery {

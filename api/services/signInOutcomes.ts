@@ -10,6 +10,7 @@ import { recordAuditEvent } from '../../db/audit';
 import { DomainError } from '../../domain/errors';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import type { ApiDeps } from '../context';
+import type { AfterSignIn } from './afterSignIn';
 import type { SignInProtocol } from '../metrics';
 import { timed } from '../../runtime/stepTimings';
 
@@ -73,7 +74,8 @@ async function record(
 /**
  * Runs one sign-in and records how it ended; the result or the refusal passes through unchanged.
  * `userIdOf` names who signed in; `orgIdOf`, when the sign-in knows it (SSO), saves reading the
- * organization again on the sign-in's path.
+ * organization again on the sign-in's path. With `after`, a success's event is written alongside the
+ * session instead of before it (api/services/afterSignIn.ts).
  */
 export async function withSignInOutcome<T>(
   deps: ApiDeps,
@@ -81,6 +83,7 @@ export async function withSignInOutcome<T>(
   signIn: () => Promise<T>,
   userIdOf: (result: T) => string,
   orgIdOf?: (result: T) => OrgId,
+  after?: AfterSignIn,
 ): Promise<T> {
   const started = performance.now();
   let outcome = 'success';
@@ -101,9 +104,11 @@ export async function withSignInOutcome<T>(
         { protocol: edge.protocol, outcome },
         (performance.now() - started) / 1000,
       );
-    await record(deps, edge, outcome, userId, orgId).catch((error: unknown) =>
+    const written = record(deps, edge, outcome, userId, orgId).catch((error: unknown) =>
       // A lost audit line must not turn a finished sign-in into an error page.
       deps.logger.error({ errorName: (error as Error)?.name }, 'sign-in audit event not recorded'),
     );
+    if (after && outcome === 'success') after.defer(written);
+    else await written;
   }
 }
