@@ -1,12 +1,14 @@
 import type { ConnectorId, UserId } from '../domain/ids';
 import type { Collections, SessionDoc } from './collections';
+import { groupInsert } from './groupCommit';
 
 export async function insertSession(
   c: Collections,
   fields: { digest: string; userId: UserId; amr: string[]; connectorId: ConnectorId | null; expiresAt: Date },
   now: Date,
 ): Promise<void> {
-  await c.sessions.insertOne({
+  // Grouped with the sessions other sign-ins write meanwhile (db/groupCommit.ts).
+  await groupInsert(c.sessions, {
     _id: fields.digest,
     userId: fields.userId,
     amr: fields.amr,
