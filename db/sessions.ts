@@ -19,8 +19,17 @@ export async function insertSession(
 }
 
 /** A live session stored under any of `digests` (one per verifying key while SESSION_SECRET rotates). */
-export function findLiveSession(c: Collections, digests: string[], now: Date): Promise<SessionDoc | null> {
-  return c.sessions.findOne({ _id: { $in: digests }, expiresAt: { $gt: now } });
+export async function findLiveSession(
+  c: Collections,
+  digests: string[],
+  now: Date,
+): Promise<SessionDoc | null> {
+  // One `_id` equality per digest rather than `$in`: FerretDB v1 reads by its _id index only for
+  // an equality and scans every session for `$in`; there is one digest except while keys rotate.
+  const found = await Promise.all(
+    digests.map((digest) => c.sessions.findOne({ _id: digest, expiresAt: { $gt: now } })),
+  );
+  return found.find((session) => session !== null) ?? null;
 }
 
 /** Ends every session of the user (the API checks sessions on each request, so at once). */
