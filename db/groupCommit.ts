@@ -5,7 +5,13 @@
 // documents costs about what one insert costs. Each caller still gets its own answer: a
 // duplicate key or another write error of its document, mapped back by the batch's index, and
 // the whole batch's failure (a connection lost) for everyone in it.
-import { MongoServerError, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoServerError,
+  type Collection,
+  type Document,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 
 interface Waiting<T extends Document> {
   doc: OptionalUnlessRequiredId<T>;
@@ -37,23 +43,40 @@ export function groupInsert<T extends Document>(
   return insert(doc);
 }
 
+/**
+ * How long a batch holds the next one back. A write normally answers in milliseconds; one that
+ * hangs (a frozen server) must not hold every later insert of the collection behind it, so after
+ * this the next batch goes on its own connection, as a separate insertOne would have.
+ */
+const STALL_MS = 250;
+
 function groupedInserter<T extends Document>(collection: Collection<T>): Insert<T> {
   let queue: Waiting<T>[] = [];
   let writing = false;
+  const send = (batch: readonly Waiting<T>[]): Promise<void> =>
+    collection
+      .insertMany(
+        batch.map((waiting) => waiting.doc),
+        { ordered: false },
+      )
+      .then(
+        () => batch.forEach((waiting) => waiting.resolve()),
+        (error: unknown) => settleFailed(batch, error),
+      );
   const drain = async () => {
     writing = true;
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      try {
-        await collection.insertMany(
-          batch.map((waiting) => waiting.doc),
-          { ordered: false },
-        );
-        batch.forEach((waiting) => waiting.resolve());
-      } catch (error) {
-        settleFailed(batch, error);
-      }
+      let stalled: NodeJS.Timeout | undefined;
+      await Promise.race([
+        send(batch),
+        new Promise<void>((resolve) => {
+          stalled = setTimeout(resolve, STALL_MS);
+          stalled.unref();
+        }),
+      ]);
+      clearTimeout(stalled);
     }
     writing = false;
   };
@@ -64,10 +87,24 @@ function groupedInserter<T extends Document>(collection: Collection<T>): Insert<
     });
 }
 
+/**
+ * The error an insertMany failed with as insertOne would have thrown it: the driver wraps a
+ * connection or server-selection error of a bulk write in a MongoBulkWriteError without write
+ * errors, which would hide "the database is down" (a 503) behind a server error (a 500).
+ */
+export function unwrapBulkError(error: unknown): unknown {
+  if (!(error instanceof MongoBulkWriteError)) return error;
+  const writeErrors: unknown = error.writeErrors;
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) return error;
+  const cause: unknown = error.errorResponse;
+  return cause instanceof Error ? cause : error;
+}
+
 function settleFailed<T extends Document>(batch: readonly Waiting<T>[], error: unknown): void {
   const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
   if (!Array.isArray(writeErrors) || writeErrors.length === 0) {
-    batch.forEach((waiting) => waiting.reject(error));
+    const cause = unwrapBulkError(error);
+    batch.forEach((waiting) => waiting.reject(cause));
     return;
   }
   const failed = new Map<number, BatchWriteError>(

@@ -5,6 +5,7 @@
 // with findOneAndUpdate + $inc, which FerretDB v1 applies as a read then a write: 100 concurrent
 // hits on one key were counted as 7 to 12 there (measured), so it cannot hold a limit on FerretDB.
 import { isDuplicateKeyError, type Collections } from './collections';
+import { unwrapBulkError } from './groupCommit';
 
 /**
  * This process's next slot to try per bucket of the current window. Without it every hit counts
@@ -79,7 +80,7 @@ function firstDuplicateIndex(error: unknown): number {
   const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
   const first: unknown = Array.isArray(writeErrors) ? writeErrors[0] : error;
   const index = (first as { index?: unknown } | undefined)?.index;
-  if (!isDuplicateKeyError(first) && !isDuplicateKeyError(error)) throw error;
+  if (!isDuplicateKeyError(first) && !isDuplicateKeyError(error)) throw unwrapBulkError(error);
   return typeof index === 'number' ? index : 0;
 }
 
