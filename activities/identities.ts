@@ -9,7 +9,7 @@ import { createHmac, type KeyObject } from 'node:crypto';
 import { identityId, verifiedDomainsOf } from '../db/ssoIdentities';
 import type { Collections, SignInAttemptDoc, SsoIdentityDoc } from '../db/collections';
 import { findSignInAttempt } from '../db/signInAttempts';
-import { isDuplicateKeyError } from '../db/collections';
+import { insertOnce, isDuplicateKeyError } from '../db/collections';
 import { recordAuditEvent } from '../db/audit';
 import { deleteEmailCodes } from '../db/emailCodes';
 import { ensureMembership } from '../db/memberships';
@@ -55,11 +55,27 @@ export function jitUserId(key: KeyObject, email: string): UserId {
   return `usr_${createHmac('sha256', key).update(`jit:${email}`).digest('hex').slice(0, 32)}` as UserId;
 }
 
+/** Attempts this worker read for a sign-in whose last step has not run yet (see `attempt`). */
+const RECENT_ATTEMPTS = 512;
+
 export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivityDeps) {
+  // A sign-in's steps are local activities, so they run on the worker that ran its first one and
+  // all read the same attempt, which is never changed once written: the first step's read serves
+  // the others (one round trip fewer per JIT or linking run). A worker that takes over a run
+  // after a crash reads it again. An attempt removed by a teardown meanwhile changes nothing:
+  // upsertIdentity reads the connection's state after its write and takes the identity back.
+  const recentAttempts = new Map<string, SignInAttemptDoc>();
+
   /** The attempt, or a non-retryable failure: once it expired, no retry can bring it back. */
   async function attempt(attemptId: string): Promise<SignInAttemptDoc> {
+    const recent = recentAttempts.get(attemptId);
+    if (recent && recent.expiresAt > clock()) return recent;
     const found = await findSignInAttempt(c, attemptId, clock());
     if (!found) throw ApplicationFailure.nonRetryable('The sign-in attempt has expired', 'sign_in_expired');
+    recentAttempts.set(attemptId, found);
+    // Runs that never reach their last step (refused, or finished on another worker) age out.
+    const oldest = recentAttempts.size > RECENT_ATTEMPTS ? recentAttempts.keys().next().value : undefined;
+    if (oldest !== undefined) recentAttempts.delete(oldest);
     return found;
   }
 
@@ -121,7 +137,10 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
       }
-      const existing = await findUserByEmail(c, input.email);
+      // Our own earlier attempt is found by its ID (an indexed read on every server); only a sign-up
+      // that won the race needs the read by email.
+      const own = await c.users.findOne({ _id: userId });
+      const existing = own?.email === input.email ? own : await findUserByEmail(c, input.email);
       if (!existing) throw ApplicationFailure.retryable('user vanished after a duplicate-key insert');
       // Either our own earlier attempt, or a sign-up that won the race: the workflow then treats it
       // like any existing account (reclaimUnprovenAccount before linking).
@@ -188,27 +207,29 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
       const input = await attempt(write.attemptId);
       const now = clock();
       const _id = identityId(input.connectorId, input.subject);
-      const update = {
-        $setOnInsert: {
-          connectorId: input.connectorId,
-          orgId: input.orgId,
-          subject: input.subject,
-          userId: write.userId as UserId,
-          createdAt: now,
-        },
-        $set: { profile: input.profile, lastSignInAt: now },
+      const linked: SsoIdentityDoc = {
+        _id,
+        connectorId: input.connectorId,
+        orgId: input.orgId,
+        subject: input.subject,
+        userId: write.userId as UserId,
+        profile: input.profile,
+        createdAt: now,
+        lastSignInAt: now,
       };
-      let identity: SsoIdentityDoc | null;
-      try {
-        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, {
-          upsert: true,
-          returnDocument: 'after',
-        });
-      } catch (error) {
-        // Two upserts racing on a new _id: one inserts, the other gets a duplicate key; retrying updates.
-        if (!isDuplicateKeyError(error)) throw error;
-        identity = await c.ssoIdentities.findOneAndUpdate({ _id }, update, { returnDocument: 'after' });
-      }
+      // A new identity is one insert under its deterministic _id. A duplicate key means it was
+      // linked before (a retry, or a concurrent sign-in won): its user stays and only the profile
+      // and last sign-in are refreshed, as a `$setOnInsert` upsert would.
+      const identity: Pick<SsoIdentityDoc, 'orgId' | 'userId'> | null = (await insertOnce(
+        c.ssoIdentities,
+        linked,
+      ))
+        ? linked
+        : await c.ssoIdentities.findOneAndUpdate(
+            { _id },
+            { $set: { profile: input.profile, lastSignInAt: now } },
+            { returnDocument: 'after' },
+          );
       if (!identity) throw ApplicationFailure.retryable('identity not found after upsert');
       // A teardown may have started since this sign-in was decided. Read after the write: if the
       // connection is still active here, the teardown starts later and its batches remove this
@@ -219,6 +240,8 @@ export function createIdentityActivities({ c, clock, userIdKey }: IdentityActivi
         throw ApplicationFailure.nonRetryable('The connection is being deleted', 'connector_deleting');
       }
       await ensureMembership(c, identity.orgId, identity.userId, write.role, now);
+      // The sign-in's last step: its attempt is not read again by this worker.
+      recentAttempts.delete(write.attemptId);
       return { userId: identity.userId };
     },
   };

@@ -1,6 +1,7 @@
 import type { Filter } from 'mongodb';
 import type { OrgId } from '../domain/ids';
-import { upsertOnce, type AuditEventDoc, type Collections } from './collections';
+import { isDuplicateKeyError, type AuditEventDoc, type Collections } from './collections';
+import { groupInsert } from './groupCommit';
 import { NEWEST_FIRST, olderThan, type PagePosition } from './newestFirst';
 
 /**
@@ -21,22 +22,21 @@ export async function recordAuditEvent(
   },
   now: Date,
 ): Promise<void> {
-  await upsertOnce(
-    c.auditEvents.updateOne(
-      { _id: event.eventId },
-      {
-        $setOnInsert: {
-          type: event.type,
-          orgId: event.orgId,
-          subjectId: event.subjectId,
-          ...(event.actor ? { actor: event.actor } : {}),
-          at: now,
-          data: event.data ?? {},
-        },
-      },
-      { upsert: true },
-    ),
-  );
+  // A plain insert under the event's ID, grouped with the events written meanwhile
+  // (db/groupCommit.ts): a retry's duplicate key means the event is written.
+  try {
+    await groupInsert(c.auditEvents, {
+      _id: event.eventId,
+      type: event.type,
+      orgId: event.orgId,
+      subjectId: event.subjectId,
+      ...(event.actor ? { actor: event.actor } : {}),
+      at: now,
+      data: event.data ?? {},
+    });
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+  }
 }
 
 export interface AuditQuery {

@@ -1,6 +1,6 @@
 // Typed access to every collection. Documents use string IDs chosen by the application, so an
 // activity that runs twice can derive the same ID and upsert instead of inserting a duplicate.
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document, OptionalUnlessRequiredId } from 'mongodb';
 import type { ConnectorId, DomainId, OrgId, UserId } from '../domain/ids';
 import type { AttributeMapping } from '../domain/attributeMapping';
 import type { DomainStatus } from '../domain/domainVerification';
@@ -397,5 +397,25 @@ export async function upsertOnce(write: Promise<unknown>): Promise<void> {
     await write;
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
+  }
+}
+
+/**
+ * Writes `doc` under its deterministic `_id` unless a document with that key is there already:
+ * what a `$setOnInsert` upsert does, as a plain insert. An insert is a single indexed write on
+ * every server, where FerretDB v1 applies an upsert as a scan of the whole collection followed by
+ * a write (measured on the sign-in path). A duplicate key means the first writer's document
+ * stands; answers whether this call wrote it.
+ */
+export async function insertOnce<T extends Document>(
+  collection: Collection<T>,
+  doc: OptionalUnlessRequiredId<T>,
+): Promise<boolean> {
+  try {
+    await collection.insertOne(doc);
+    return true;
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    return false;
   }
 }

@@ -1,5 +1,5 @@
 import type { OrgId, UserId } from '../domain/ids';
-import { upsertOnce, type Collections, type MembershipDoc } from './collections';
+import { insertOnce, type Collections, type MembershipDoc } from './collections';
 
 export function membershipId(orgId: OrgId, userId: UserId): string {
   return `${orgId}:${userId}`;
@@ -13,13 +13,8 @@ export async function ensureMembership(
   role: string,
   now: Date,
 ): Promise<void> {
-  await upsertOnce(
-    c.memberships.updateOne(
-      { _id: membershipId(orgId, userId) },
-      { $setOnInsert: { orgId, userId, role, createdAt: now } },
-      { upsert: true },
-    ),
-  );
+  // A duplicate key (on the _id or on org + user) means the membership exists: it stays as it is.
+  await insertOnce(c.memberships, { _id: membershipId(orgId, userId), orgId, userId, role, createdAt: now });
 }
 
 export function listMemberships(c: Collections, userId: UserId): Promise<MembershipDoc[]> {

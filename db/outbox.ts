@@ -4,7 +4,7 @@
 // two attempts (a timed-out one still running, and its retry) from sending it side by side.
 import { createHash } from 'node:crypto';
 import type { Collections, OutboxStatus } from './collections';
-import { upsertOnce } from './collections';
+import { insertOnce } from './collections';
 
 export interface OutboxMessage {
   /** From outboxMessageId: the same message enqueued twice is stored and sent once. */
@@ -28,25 +28,19 @@ export function outboxMessageId(kind: string, ...parts: string[]): string {
 }
 
 export async function insertOutboxMessage(c: Collections, message: OutboxMessage, now: Date): Promise<void> {
-  await upsertOnce(
-    c.outbox.updateOne(
-      { _id: message.id },
-      {
-        $setOnInsert: {
-          kind: message.kind,
-          to: message.to,
-          subject: message.subject,
-          text: message.text,
-          status: 'pending',
-          createdAt: now,
-          sentAt: null,
-          failure: null,
-          expiresAt: message.expiresAt,
-        },
-      },
-      { upsert: true },
-    ),
-  );
+  // Enqueued twice, the message is stored once: the duplicate key leaves the first as it is.
+  await insertOnce(c.outbox, {
+    _id: message.id,
+    kind: message.kind,
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    status: 'pending',
+    createdAt: now,
+    sentAt: null,
+    failure: null,
+    expiresAt: message.expiresAt,
+  });
 }
 
 /** The lock a sending attempt holds (db/locks.ts). */

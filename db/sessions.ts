@@ -1,12 +1,14 @@
 import type { ConnectorId, UserId } from '../domain/ids';
 import type { Collections, SessionDoc } from './collections';
+import { groupInsert } from './groupCommit';
 
 export async function insertSession(
   c: Collections,
   fields: { digest: string; userId: UserId; amr: string[]; connectorId: ConnectorId | null; expiresAt: Date },
   now: Date,
 ): Promise<void> {
-  await c.sessions.insertOne({
+  // Grouped with the sessions other sign-ins write meanwhile (db/groupCommit.ts).
+  await groupInsert(c.sessions, {
     _id: fields.digest,
     userId: fields.userId,
     amr: fields.amr,
@@ -17,8 +19,17 @@ export async function insertSession(
 }
 
 /** A live session stored under any of `digests` (one per verifying key while SESSION_SECRET rotates). */
-export function findLiveSession(c: Collections, digests: string[], now: Date): Promise<SessionDoc | null> {
-  return c.sessions.findOne({ _id: { $in: digests }, expiresAt: { $gt: now } });
+export async function findLiveSession(
+  c: Collections,
+  digests: string[],
+  now: Date,
+): Promise<SessionDoc | null> {
+  // One `_id` equality per digest rather than `$in`: FerretDB v1 reads by its _id index only for
+  // an equality and scans every session for `$in`; there is one digest except while keys rotate.
+  const found = await Promise.all(
+    digests.map((digest) => c.sessions.findOne({ _id: digest, expiresAt: { $gt: now } })),
+  );
+  return found.find((session) => session !== null) ?? null;
 }
 
 /** Ends every session of the user (the API checks sessions on each request, so at once). */

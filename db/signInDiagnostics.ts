@@ -9,6 +9,7 @@ import type { ErrorCode } from '../domain/errors';
 import type { ConnectorId, OrgId, UserId } from '../domain/ids';
 import type { SignInFailureDetails, SignInPath, SignInProtocol } from '../domain/signInDiagnostics';
 import type { Collections } from './collections';
+import { groupInsert } from './groupCommit';
 import { NEWEST_FIRST, olderThan, type PagePosition } from './newestFirst';
 
 export type SignInOutcome = 'succeeded' | 'failed';
@@ -38,7 +39,8 @@ export async function insertSignInDiagnostic(
   now: Date,
   ttlMs: number,
 ): Promise<void> {
-  await c.signInDiagnostics.insertOne({
+  // Grouped with the records other sign-ins write meanwhile (db/groupCommit.ts).
+  await groupInsert(c.signInDiagnostics, {
     // Random, so records written at the same millisecond still sort in one stable order.
     _id: `sia_${randomUUID().replaceAll('-', '')}`,
     ...record,

@@ -17,6 +17,7 @@ import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../servic
 import { identifyBody, identifyResponse, loginQuery, oidcCallbackQuery } from '../schemas';
 import { rateLimit } from '../middleware/rateLimit';
 import { withSignInOutcome } from '../services/signInOutcomes';
+import { afterSignIn } from '../services/afterSignIn';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
 
@@ -85,6 +86,8 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     async (ctx) => {
       const { connectorId } = parse(connectorParams, ctx.params);
       const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
+      // The diagnostic and audit records of a success are written alongside the session.
+      const after = afterSignIn();
       const signedIn = await withSignInOutcome(
         deps,
         { protocol: 'saml', connectorId: connectorId as ConnectorId },
@@ -95,13 +98,19 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
             body,
             ctx.get('x-client-version') || undefined,
             (digest) => isSameBrowser(deps, ctx, digest),
+            after,
           ),
         (result) => result.userId,
         (result) => result.orgId,
+        after,
       );
       // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
-      await timed('db: session write', () =>
-        startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+      await timed('db: session write with the records (together)', () =>
+        after.alongside(() =>
+          timed('db: session write', () =>
+            startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+          ),
+        ),
       );
       ctx.status = 303;
       ctx.redirect(signedIn.returnTo);
@@ -114,6 +123,8 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     async (ctx) => {
       const { connectorId } = parse(connectorParams, ctx.params);
       const query = parse(oidcCallbackQuery, ctx.query);
+      // The diagnostic and audit records of a success are written alongside the session.
+      const after = afterSignIn();
       const signedIn = await withSignInOutcome(
         deps,
         { protocol: 'oidc', connectorId: connectorId as ConnectorId },
@@ -124,12 +135,20 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
             query,
             ctx.get('x-client-version') || undefined,
             (digest) => isSameBrowser(deps, ctx, digest),
+            after,
           ),
         (result) => result.userId,
         (result) => result.orgId,
+        after,
       );
       // As for SAML: the IdP did the authentication, MFA included (rule 8).
-      await startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId);
+      await timed('db: session write with the records (together)', () =>
+        after.alongside(() =>
+          timed('db: session write', () =>
+            startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+          ),
+        ),
+      );
       ctx.status = 303;
       ctx.redirect(signedIn.returnTo);
     },

@@ -22,6 +22,7 @@ import {
 } from '../../sso/oidc/oidcClient';
 import { untrustedCustomFetch } from '../../sso/oidc/safeFetch';
 import type { ApiDeps } from '../context';
+import type { AfterSignIn } from './afterSignIn';
 import { openClientSecret } from './oidcConnectors';
 import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
 import { connectorForLogin, loginReturnTo, signInAs, type SsoSignedIn } from './ssoSignIn';
@@ -120,10 +121,16 @@ export async function completeOidcSignIn(
   query: Readonly<Record<string, unknown>>,
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
+  /** Where a success's diagnostic write goes to finish alongside the session. */
+  after?: AfterSignIn,
 ): Promise<SsoSignedIn> {
   // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
-  return recordSignInAttempt(deps, connectorId, 'oidc', (recorder) =>
-    consumeOidcCallback(deps, connectorId, query, clientVersion, isSameBrowser, recorder),
+  return recordSignInAttempt(
+    deps,
+    connectorId,
+    'oidc',
+    (recorder) => consumeOidcCallback(deps, connectorId, query, clientVersion, isSameBrowser, recorder),
+    after,
   );
 }
 

@@ -27,8 +27,10 @@ import {
 import { SamlValidationError } from '../../sso/saml/errors';
 import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
+import type { AfterSignIn } from './afterSignIn';
 import { decodePageCursor, encodePageCursor } from '../pageCursor';
 import { TIMED_OUT, withinBound } from '../withinBound';
+import { timed } from '../../runtime/stepTimings';
 
 /** What a sign-in learned on its way that a refusal's hint may use. */
 export interface SignInFacts {
@@ -59,13 +61,15 @@ function detailsOf(error: unknown): SignInFailureDetails {
 
 /**
  * Runs one sign-in (`run`) and records how it ended. Attempts at a connection that does not exist
- * are not recorded: there is no organization to show them to.
+ * are not recorded: there is no organization to show them to. With `after`, a success's record is
+ * written alongside the session instead of before it (api/services/afterSignIn.ts).
  */
 export async function recordSignInAttempt<T extends { userId: UserId }>(
   deps: ApiDeps,
   connectorId: ConnectorId,
   protocol: SignInProtocol,
   run: (recorder: SignInRecorder) => Promise<T>,
+  after?: AfterSignIn,
 ): Promise<T> {
   const facts: SignInFacts = {};
   let path: SignInPath | null = null;
@@ -92,7 +96,7 @@ export async function recordSignInAttempt<T extends { userId: UserId }>(
     }
     throw error;
   }
-  await record(deps, connectorId, facts.connector, {
+  const written = record(deps, connectorId, facts.connector, {
     protocol,
     outcome: 'succeeded',
     path,
@@ -101,6 +105,8 @@ export async function recordSignInAttempt<T extends { userId: UserId }>(
     hint: null,
     details: null,
   });
+  if (after) after.defer(written);
+  else await written;
   return result;
 }
 
@@ -136,11 +142,13 @@ async function record(
     const connector =
       known ?? (await deps.c.connectors.findOne({ _id: connectorId }, { projection: { orgId: 1 } }));
     if (!connector) return;
-    await insertSignInDiagnostic(
-      deps.c,
-      { orgId: connector.orgId, connectorId, ...fields },
-      deps.clock(),
-      deps.config.signInDiagnosticsTtlMs,
+    await timed('db: sign-in diagnostic write', () =>
+      insertSignInDiagnostic(
+        deps.c,
+        { orgId: connector.orgId, connectorId, ...fields },
+        deps.clock(),
+        deps.config.signInDiagnosticsTtlMs,
+      ),
     );
   })();
   try {

@@ -10,7 +10,9 @@ import { recordAuditEvent } from '../../db/audit';
 import { DomainError } from '../../domain/errors';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import type { ApiDeps } from '../context';
+import type { AfterSignIn } from './afterSignIn';
 import type { SignInProtocol } from '../metrics';
+import { timed } from '../../runtime/stepTimings';
 
 export interface SignInEdge {
   protocol: SignInProtocol;
@@ -48,29 +50,32 @@ async function record(
   const orgId = knownOrgId ?? (await orgOf(deps, edge));
   // An unknown connection ID is somebody probing: nothing to audit, no organization to tell.
   if (edge.connectorId && !orgId) return;
-  await recordAuditEvent(
-    deps.c,
-    {
-      eventId: `evt_${randomUUID().replaceAll('-', '')}`,
-      type: outcome === 'success' ? 'sign_in.succeeded' : 'sign_in.failed',
-      orgId,
-      subjectId: userId ?? edge.connectorId ?? null,
-      actor: userId ? `user:${userId}` : 'anonymous',
-      data: {
-        protocol: edge.protocol,
-        ...(outcome === 'success' ? {} : { code: outcome }),
-        ...(edge.connectorId ? { connectorId: edge.connectorId } : {}),
-        ...(userId ? { userId } : {}),
+  await timed('db: sign-in audit event', () =>
+    recordAuditEvent(
+      deps.c,
+      {
+        eventId: `evt_${randomUUID().replaceAll('-', '')}`,
+        type: outcome === 'success' ? 'sign_in.succeeded' : 'sign_in.failed',
+        orgId,
+        subjectId: userId ?? edge.connectorId ?? null,
+        actor: userId ? `user:${userId}` : 'anonymous',
+        data: {
+          protocol: edge.protocol,
+          ...(outcome === 'success' ? {} : { code: outcome }),
+          ...(edge.connectorId ? { connectorId: edge.connectorId } : {}),
+          ...(userId ? { userId } : {}),
+        },
       },
-    },
-    deps.clock(),
+      deps.clock(),
+    ),
   );
 }
 
 /**
  * Runs one sign-in and records how it ended; the result or the refusal passes through unchanged.
  * `userIdOf` names who signed in; `orgIdOf`, when the sign-in knows it (SSO), saves reading the
- * organization again on the sign-in's path.
+ * organization again on the sign-in's path. With `after`, a success's event is written alongside the
+ * session instead of before it (api/services/afterSignIn.ts).
  */
 export async function withSignInOutcome<T>(
   deps: ApiDeps,
@@ -78,6 +83,7 @@ export async function withSignInOutcome<T>(
   signIn: () => Promise<T>,
   userIdOf: (result: T) => string,
   orgIdOf?: (result: T) => OrgId,
+  after?: AfterSignIn,
 ): Promise<T> {
   const started = performance.now();
   let outcome = 'success';
@@ -98,9 +104,11 @@ export async function withSignInOutcome<T>(
         { protocol: edge.protocol, outcome },
         (performance.now() - started) / 1000,
       );
-    await record(deps, edge, outcome, userId, orgId).catch((error: unknown) =>
+    const written = record(deps, edge, outcome, userId, orgId).catch((error: unknown) =>
       // A lost audit line must not turn a finished sign-in into an error page.
       deps.logger.error({ errorName: (error as Error)?.name }, 'sign-in audit event not recorded'),
     );
+    if (after && outcome === 'success') after.defer(written);
+    else await written;
   }
 }

@@ -18,6 +18,7 @@ import { ambiguousEmail } from '../../domain/identityAmbiguity';
 import { refusalWithDetails } from '../../domain/signInDiagnostics';
 import type { SsoSignInResult } from '../../workflows/shared';
 import type { ApiDeps } from '../context';
+import type { AfterSignIn } from './afterSignIn';
 import { recordSignInAttempt, type SignInRecorder } from './signInDiagnostics';
 import { assertSsoSignInAllowed } from './enforcement';
 import { runAccountLinking, runJitProvisioning, ssoSignInWorkflowId } from '../workflowClient';
@@ -138,10 +139,16 @@ export async function completeSsoSignIn(
   body: { SAMLResponse?: unknown; RelayState?: unknown },
   clientVersion: string | undefined,
   isSameBrowser: (bindingDigest: string) => boolean,
+  /** Where a success's diagnostic write goes to finish alongside the session. */
+  after?: AfterSignIn,
 ): Promise<SsoSignedIn> {
   // Every attempt leaves a sign-in diagnostic for the connection's admin (signInDiagnostics.ts).
-  return recordSignInAttempt(deps, connectorId, 'saml', (recorder) =>
-    consumeSamlResponse(deps, connectorId, body, clientVersion, isSameBrowser, recorder),
+  return recordSignInAttempt(
+    deps,
+    connectorId,
+    'saml',
+    (recorder) => consumeSamlResponse(deps, connectorId, body, clientVersion, isSameBrowser, recorder),
+    after,
   );
 }
 

@@ -108,6 +108,20 @@ describe('identity activities', () => {
     expect(await stack.services.c.memberships.countDocuments({ orgId })).toBe(1);
   });
 
+  it("reads a sign-in's attempt once per worker: the first step's read serves the last", async () => {
+    const activities = identities();
+    const address = email();
+    const attemptId = await attempt({ email: address, profile: { team: 'Read once' } });
+    const { userId } = await activities.provisionUser({ attemptId });
+    // Gone from the database, the attempt is still the one this worker read for the run.
+    await stack.services.c.signInAttempts.deleteOne({ _id: attemptId });
+    expect(await activities.upsertIdentity({ attemptId, userId, role: 'member' })).toEqual({ userId });
+    // After the run's last step it is read again: gone now, so a later step fails for good.
+    await expect(activities.upsertIdentity({ attemptId, userId, role: 'member' })).rejects.toMatchObject({
+      type: 'sign_in_expired',
+    });
+  });
+
   it('takes back an identity written after its connection started to be torn down', async () => {
     // The sign-in was decided while the connection was active; the teardown may already be past
     // its last batch when the identity is written, so the write itself must not leave one behind.

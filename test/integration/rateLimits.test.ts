@@ -3,7 +3,7 @@
 // with X-Forwarded-For read only as far as TRUST_PROXY says.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { takeRateSlot, type RateSlotHints } from '../../db/rateLimits';
+import { takeRateSlot, takeRateSlots, type RateSlotHints } from '../../db/rateLimits';
 import { runApi, type RunningApi } from '../../runtime/runApi';
 import { request } from '../helpers/http';
 import { OPERATOR_TOKEN, startTestStack, type TestStack } from '../helpers/stack';
@@ -183,6 +183,34 @@ describe('the counter', () => {
     for (const hints of processes)
       expect(await takeRateSlot(stack.services.c, bucket, 10, expiresAt, hints)).toBe(false);
     expect(await stack.services.c.rateLimits.countDocuments({ bucket })).toBe(10);
+  });
+
+  it('takes the slots of several limits in one write and counts a refused hit against none of the later ones', async () => {
+    const ip = `race-ip:${randomUUID()}`;
+    const connection = `race-connection:${randomUUID()}`;
+    const expiresAt = new Date(Date.now() + 60_000);
+    const processes: RateSlotHints[] = [new Map<string, number>(), new Map<string, number>()];
+    const wanted = [
+      { bucket: ip, limit: 10 },
+      { bucket: connection, limit: 30 },
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        takeRateSlots(stack.services.c, wanted, expiresAt, processes[i % 2]),
+      ),
+    );
+    // Every hit let through took a slot of both; every refusal came from the IP limit and took none.
+    expect(results.filter((refused) => refused === -1)).toHaveLength(10);
+    expect(results.filter((refused) => refused !== -1).every((refused) => refused === 0)).toBe(true);
+    expect(await stack.services.c.rateLimits.countDocuments({ bucket: ip })).toBe(10);
+    expect(await stack.services.c.rateLimits.countDocuments({ bucket: connection })).toBe(10);
+    // The connection's own limit refuses once it is used up, and then the IP slot is not taken.
+    const small = [
+      { bucket: `lone-ip:${randomUUID()}`, limit: 10 },
+      { bucket: connection, limit: 10 },
+    ];
+    expect(await takeRateSlots(stack.services.c, small, expiresAt)).toBe(1);
+    expect(await stack.services.c.rateLimits.countDocuments({ bucket: small[0]?.bucket })).toBe(0);
   });
 
   it('counts refusals in the metrics by limit and route pattern', async () => {
