@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
@@ -59,6 +59,8 @@ interface RunFigures {
   /** Mean milliseconds per sign-in in the worker (from histories), by part. */
   worker: Map<string, number>;
   workflowRuns: number;
+  /** CPU milliseconds per sign-in, by process. */
+  cpu: Map<string, number>;
 }
 
 export async function runSsoSignInBench(): Promise<void> {
@@ -131,6 +133,13 @@ export async function runSsoSignInBench(): Promise<void> {
     };
     const setupMs = performance.now() - setupStart;
 
+    // CPU time by process, to tell which one the cores spend a sign-in in.
+    const cpu = cpuSampler({
+      'API process (with the load generator)': 'self',
+      'worker process': worker.pid,
+      'Temporal server': servers.pids.temporal,
+      [`${servers.mongoKind} server`]: servers.pids.mongo,
+    });
     const before = await baseline();
     const queues = { returning: returningBodies, jit: jitBodies };
     const take = (kind: Kind, n: number) => queues[kind].splice(0, n);
@@ -148,6 +157,7 @@ export async function runSsoSignInBench(): Promise<void> {
             concurrency,
             take(kind, COUNTS[concurrency]),
             acs.post,
+            cpu,
           ),
         );
       }
@@ -346,7 +356,9 @@ async function measureRun(
   concurrency: 1 | 8,
   bodies: readonly string[],
   post: (body: string) => Promise<void>,
+  cpu: () => Promise<Map<string, number>>,
 ): Promise<RunFigures> {
+  const cpuBefore = await cpu();
   const stepTotals = new Map<string, number>();
   const onStep = (message: unknown) => {
     const { step, ms } = message as StepTiming;
@@ -361,6 +373,10 @@ async function measureRun(
     unsubscribe(STEP_TIMINGS_CHANNEL, onStep);
   }
   const n = bodies.length;
+  const cpuAfter = await cpu();
+  const cpuPerSignIn = new Map(
+    [...cpuAfter].map(([name, ms]) => [name, (ms - (cpuBefore.get(name) ?? 0)) / n]),
+  );
   const steps = new Map([...stepTotals].map(([step, ms]) => [step, ms / n]));
   const { perRun, runs } = await workerShare(services, connectorId, startedAt);
   return {
@@ -375,6 +391,31 @@ async function measureRun(
     // Histories are sampled; every run of the variant is of the same shape.
     worker: new Map([...perRun].map(([part, ms]) => [part, (ms * runs) / n])),
     workflowRuns: runs,
+    cpu: cpuPerSignIn,
+  };
+}
+
+/** CPU milliseconds used so far by each process: this one from Node, the others from /proc (Linux). */
+function cpuSampler(processes: Record<string, number | 'self'>): () => Promise<Map<string, number>> {
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux build Node supports
+  return async () => {
+    const used = new Map<string, number>();
+    for (const [name, pid] of Object.entries(processes)) {
+      if (pid === 'self') {
+        const { user, system } = process.cpuUsage();
+        used.set(name, (user + system) / 1000);
+        continue;
+      }
+      try {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        used.set(name, ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond);
+      } catch {
+        used.set(name, NaN);
+      }
+    }
+    return used;
   };
 }
 
@@ -519,6 +560,19 @@ function report(
       ['whole sign-in (mean)', ...runs.map((run) => f(run.meanMs, 1))],
     ],
   );
+  const processes = [...new Set(runs.flatMap((run) => [...run.cpu.keys()]))];
+  const cpuTotal = (run: RunFigures) => [...run.cpu.values()].reduce((sum, ms) => sum + ms, 0);
+  console.log(
+    `\nCPU per sign-in, ms, by process (this machine has ${availableParallelism()} cores: at most ${availableParallelism() * 1000} CPU ms per second)`,
+  );
+  printRows(
+    ['process', ...runs.map((run) => `${run.kind} c=${run.concurrency}`)],
+    [
+      ...processes.map((name) => [name, ...runs.map((run) => f(run.cpu.get(name) ?? NaN, 2))]),
+      ['all', ...runs.map((run) => f(cpuTotal(run), 2))],
+      ['cores busy', ...runs.map((run) => f((cpuTotal(run) * run.opsPerSecond) / 1000, 2))],
+    ],
+  );
   console.log(
     `\nmemory: API process (with the load generator) RSS ${f(apiMemory.rssMb, 0)} MB, peak ${f(apiMemory.peakRssMb, 0)} MB; worker process RSS ${f(workerMemory.rssMb, 0)} MB, peak ${f(workerMemory.peakRssMb, 0)} MB`,
   );
@@ -539,6 +593,7 @@ function report(
         p99_ms: round(run.p99Ms),
         over_validation_ms: round(run.p50Ms - base.p50Ms),
         steps_ms: Object.fromEntries([...run.steps, ...run.worker].map(([k, v]) => [k, round(v)])),
+        cpu_ms: Object.fromEntries([...run.cpu].map(([k, v]) => [k, round(v)])),
       })),
       goals_met: goals.filter((g) => g.met).length,
       goals: goals.length,
