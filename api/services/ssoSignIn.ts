@@ -26,6 +26,7 @@ import { identityId, refreshIdentity, verifiedDomainsOf } from '../../db/ssoIden
 import { findUserByEmail, isEmailProven } from '../../db/users';
 import { decideSsoSignIn, type SsoSignInFacts } from '../../domain/signInPolicy';
 import { timed } from '../../runtime/stepTimings';
+import { findByIdShared } from '../../db/sharedReads';
 
 /** Who signed in through which connection (of which organization), and where the browser goes. */
 export interface SsoSignedIn {
@@ -43,14 +44,15 @@ export async function usableConnector(deps: ApiDeps, connectorId: ConnectorId): 
 }
 
 async function activeConnector(deps: ApiDeps, connectorId: ConnectorId): Promise<ConnectorDoc> {
-  const connector = await timed('db: read connection', () => deps.c.connectors.findOne({ _id: connectorId }));
+  // Shared between concurrent sign-ins, never older than this one (db/sharedReads.ts).
+  const connector = await timed('db: read connection', () => findByIdShared(deps.c.connectors, connectorId));
   if (!connector) throw new DomainError('not_found', 'Connection not found');
   if (connector.status !== 'active') throw new DomainError('connector_deleting');
   return connector;
 }
 
 async function assertBusinessPlan(deps: ApiDeps, connector: ConnectorDoc): Promise<void> {
-  const org = await timed('db: read organization', () => deps.c.orgs.findOne({ _id: connector.orgId }));
+  const org = await timed('db: read organization', () => findByIdShared(deps.c.orgs, connector.orgId));
   if (org?.plan !== 'business')
     throw new DomainError('connector_disabled', 'This organization is not on the Business plan');
 }
