@@ -2,6 +2,7 @@
 // each round) so drift on a shared machine (turbo, noisy neighbours, GC state) hits both alike, and
 // the ratio between them is what a reader compares; absolute figures vary from machine to machine.
 import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 export interface Variant {
@@ -228,4 +229,28 @@ function formatNumber(value: number): string {
   if (value >= 100) return value.toFixed(0);
   if (value >= 1) return value.toFixed(2);
   return value.toPrecision(3);
+}
+
+/** CPU milliseconds used so far by each process: this one from Node, the others from /proc (Linux). */
+export function cpuSampler(processes: Record<string, number | 'self'>): () => Promise<Map<string, number>> {
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux build Node supports
+  return async () => {
+    const used = new Map<string, number>();
+    for (const [name, pid] of Object.entries(processes)) {
+      if (pid === 'self') {
+        const { user, system } = process.cpuUsage();
+        used.set(name, (user + system) / 1000);
+        continue;
+      }
+      try {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        used.set(name, ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond);
+      } catch {
+        used.set(name, NaN);
+      }
+    }
+    return used;
+  };
 }

@@ -13,7 +13,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
 import { startServers } from '../servers';
 import { buildSamlResponse, plainNodeSaml } from '../test/helpers/samlIdp';
-import { percentile } from './harness';
+import { cpuSampler, percentile } from './harness';
 
 const TASK_QUEUE = 'server-floors';
 const COUNTS = { 1: 100, 8: 400 } as const;
@@ -24,14 +24,20 @@ interface Figures {
   opsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU milliseconds per operation, by server. */
+  cpu: Map<string, number>;
 }
+
+type CpuSampler = () => Promise<Map<string, number>>;
 
 async function drive(
   name: string,
   concurrency: 1 | 8,
   op: (i: number) => Promise<unknown>,
+  cpu: CpuSampler,
 ): Promise<Figures> {
   const n = COUNTS[concurrency];
+  const cpuBefore = await cpu();
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -46,6 +52,7 @@ async function drive(
     }),
   );
   const wallMs = performance.now() - start;
+  const cpuAfter = await cpu();
   latencies.sort((a, b) => a - b);
   return {
     name,
@@ -53,6 +60,7 @@ async function drive(
     opsPerSecond: n / (wallMs / 1000),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
+    cpu: new Map([...cpuAfter].map(([server, ms]) => [server, (ms - (cpuBefore.get(server) ?? 0)) / n])),
   };
 }
 
@@ -109,18 +117,22 @@ export async function runServerFloorsBench(): Promise<void> {
         sessions.insertOne({ _id: `s${i}-${Math.random()}`, at: new Date() }),
       ]);
 
+    const cpu = cpuSampler({ temporal: servers.pids.temporal, [servers.mongoKind]: servers.pids.mongo });
     for (let i = 0; i < 20; i += 1) await execute('twoLocalActivities')(i);
     const figures: Figures[] = [];
     for (const concurrency of [1, 8] as const) {
-      figures.push(await drive('workflow: start + result, no activity', concurrency, execute('emptyRun')));
+      figures.push(
+        await drive('workflow: start + result, no activity', concurrency, execute('emptyRun'), cpu),
+      );
       figures.push(
         await drive(
           'workflow: start + result, 2 local activities',
           concurrency,
           execute('twoLocalActivities'),
+          cpu,
         ),
       );
-      figures.push(await drive('database: identity update + session insert', concurrency, twoWrites));
+      figures.push(await drive('database: identity update + session insert', concurrency, twoWrites, cpu));
     }
     const after = await nodeSamlBaseline();
     const baseline = (before + after) / 2;
@@ -138,8 +150,19 @@ export async function runServerFloorsBench(): Promise<void> {
       (f.opsPerSecond / baseline).toFixed(2),
       f.p50Ms.toFixed(1),
       f.p99Ms.toFixed(1),
+      (f.cpu.get('temporal') ?? NaN).toFixed(2),
+      (f.cpu.get(servers.mongoKind) ?? NaN).toFixed(2),
     ]);
-    const header = ['floor', 'c', 'rate /s', '× baseline', 'p50 ms', 'p99 ms'];
+    const header = [
+      'floor',
+      'c',
+      'rate /s',
+      '× baseline',
+      'p50 ms',
+      'p99 ms',
+      'Temporal CPU ms/op',
+      `${servers.mongoKind} CPU ms/op`,
+    ];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: readonly string[]) =>
       cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
@@ -158,6 +181,7 @@ export async function runServerFloorsBench(): Promise<void> {
           ratio: Math.round((f.opsPerSecond / baseline) * 1000) / 1000,
           p50_ms: Math.round(f.p50Ms * 100) / 100,
           p99_ms: Math.round(f.p99Ms * 100) / 100,
+          cpu_ms: Object.fromEntries([...f.cpu].map(([k, v]) => [k, Math.round(v * 100) / 100])),
         })),
       }),
     );

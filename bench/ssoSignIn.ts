@@ -31,7 +31,7 @@ import { startServers } from '../servers';
 import { spUrls } from '../sso/connectorUrls';
 import { ConnectorIdKey } from '../workflows/searchAttributes';
 import { buildSamlResponse, idpMetadataXml, plainNodeSaml } from '../test/helpers/samlIdp';
-import { percentile, peakRssMb } from './harness';
+import { cpuSampler, percentile, peakRssMb } from './harness';
 
 const DOMAIN = 'bench.example.com';
 const RETURN_TO = 'https://app.example.test/';
@@ -392,30 +392,6 @@ async function measureRun(
     worker: new Map([...perRun].map(([part, ms]) => [part, (ms * runs) / n])),
     workflowRuns: runs,
     cpu: cpuPerSignIn,
-  };
-}
-
-/** CPU milliseconds used so far by each process: this one from Node, the others from /proc (Linux). */
-function cpuSampler(processes: Record<string, number | 'self'>): () => Promise<Map<string, number>> {
-  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux build Node supports
-  return async () => {
-    const used = new Map<string, number>();
-    for (const [name, pid] of Object.entries(processes)) {
-      if (pid === 'self') {
-        const { user, system } = process.cpuUsage();
-        used.set(name, (user + system) / 1000);
-        continue;
-      }
-      try {
-        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        used.set(name, ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond);
-      } catch {
-        used.set(name, NaN);
-      }
-    }
-    return used;
   };
 }
 
