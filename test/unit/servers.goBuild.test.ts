@@ -130,7 +130,7 @@ describe('building a server binary with Go', () => {
     expect(built).toBe(cachedBinaryPath(cacheDir, FERRETDB));
     expect(await isExecutableFile(built)).toBe(true);
     expect(await readdir(join(root, 'modcache', 'ferretdb', 'build', 'version'))).toEqual(['mongodb.txt']);
-    expect(await readdir(binDir(cacheDir))).toEqual(['ferretdb-v1.24.2-id-index-writer-queue']);
+    expect(await readdir(binDir(cacheDir))).toEqual(['ferretdb-v1.24.2-indexed-queries']);
   });
 
   it('builds FerretDB from its patched source, leaving the module cache as it was', async () => {
