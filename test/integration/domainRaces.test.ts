@@ -148,7 +148,7 @@ describe('a domain deleted while its DNS check runs', () => {
 
 describe('a worker that dies between a status change and what follows it', () => {
   it('still records the verification when the audit write failed after the status was set', async () => {
-    const auditEvents = failingFirst(fast.services.c.auditEvents, 'updateOne', 1);
+    const auditEvents = failingFirst(fast.services.c.auditEvents, 'insertMany', 1);
     worker = await startWorkerWith(fast, () =>
       domainActivities(fast, { c: { ...fast.services.c, auditEvents: auditEvents.target } }),
     );
