@@ -1,5 +1,6 @@
 // Where built or downloaded server binaries live. Outside the repository, so that a fresh clone,
 // `git clean` or a second checkout reuses them instead of spending minutes rebuilding.
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -16,12 +17,21 @@ export function binDir(cacheDir: string): string {
   return join(cacheDir, 'bin');
 }
 
-/** The version is part of the name, so bumping versions.ts never reuses an older binary. */
+/**
+ * The version is part of the name, so bumping versions.ts never reuses an older binary; so is a
+ * digest of the source patches, so changing a patch never reuses a binary built without it.
+ */
 export function cachedBinaryPath(
   cacheDir: string,
-  spec: Pick<GoBinarySpec, 'name' | 'version' | 'build'>,
+  spec: Pick<GoBinarySpec, 'name' | 'version' | 'build' | 'sourcePatches'>,
 ): string {
-  return join(binDir(cacheDir), `${spec.name}-${spec.version}${spec.build ? `-${spec.build}` : ''}`);
+  const patches = spec.sourcePatches
+    ? `-${createHash('sha256').update(JSON.stringify(spec.sourcePatches)).digest('hex').slice(0, 8)}`
+    : '';
+  return join(
+    binDir(cacheDir),
+    `${spec.name}-${spec.version}${spec.build ? `-${spec.build}` : ''}${patches}`,
+  );
 }
 
 export async function isExecutableFile(path: string): Promise<boolean> {

@@ -109,14 +109,17 @@ export const FERRETDB: GoBinarySpec = {
         '\tdb.writes.Lock()\n\tdefer db.writes.Unlock()\n\n',
     },
     // Any other filter was evaluated in Go on every document of the collection (about 20 µs
-    // each), so a lookup by email read every account. Now each top-level string equality narrows
-    // the query in SQL too, through the field's index where it has one. A field holding an array
+    // each), so a lookup by email read every account. Now `_id: {$in: [strings]}` narrows the
+    // query to those IDs, and otherwise each top-level string equality narrows it in SQL too, through the field's index where it has one. A field holding an array
     // may match a string inside it, so arrays (JSON text starting with `[`) always pass the
     // narrowing, and the handler still applies the whole filter to the rows found.
     {
       file: 'internal/backends/sqlite/collection.go',
       find: '\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n',
       replace: [
+        '\tif whereClause == "" {',
+        '\t\twhereClause, args = idIn(params.Filter)',
+        '\t}',
         '\tif whereClause == "" {',
         '\t\twhereClause, args = stringEqualities(params.Filter)',
         '\t}',
@@ -139,6 +142,33 @@ export const FERRETDB: GoBinarySpec = {
         '\t\t}',
         '\t}',
         '\treturn n == 1',
+        '}',
+        '',
+        '// idIn narrows a query whose filter takes _id from a list of strings to those IDs.',
+        'func idIn(filter *types.Document) (string, []any) {',
+        '\tif !hasOneIDKey(filter) {',
+        '\t\treturn "", nil',
+        '\t}',
+        '\tv, _ := filter.Get("_id")',
+        '\top, ok := v.(*types.Document)',
+        '\tif !ok || op.Len() != 1 || op.Keys()[0] != "$in" {',
+        '\t\treturn "", nil',
+        '\t}',
+        '\tlist, _ := op.Get("$in")',
+        '\tids, ok := list.(*types.Array)',
+        '\tif !ok || ids.Len() == 0 || ids.Len() > 10000 {',
+        '\t\treturn "", nil',
+        '\t}',
+        '\targs := make([]any, ids.Len())',
+        '\tfor i := range args {',
+        '\t\tid, _ := ids.Get(i)',
+        '\t\ts, ok := id.(string)',
+        '\t\tif !ok {',
+        '\t\t\treturn "", nil',
+        '\t\t}',
+        '\t\targs[i] = string(must.NotFail(sjson.MarshalSingleValue(s)))',
+        '\t}',
+        '\treturn fmt.Sprintf(" WHERE %s IN (?%s)", metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args',
         '}',
         '',
         "// stringEqualities narrows a query by the filter's top-level string equalities: the field",

@@ -65,6 +65,8 @@ describe('queries on the MongoDB-protocol server', () => {
     expect(await ids({ _id: 's0', kind: 'string' })).toEqual(['s0']);
     expect(await ids({ _id: 's0', kind: 'array' })).toEqual([]);
     expect(await ids({ kind: 'string', email: 'é@x.com' })).toEqual(['s1']);
+    expect(await ids({ _id: { $in: ['s0', 's1', 'absent'] } })).toEqual(['s0', 's1']);
+    expect(await ids({ _id: { $in: ['s0', 'array'] }, kind: 'array' })).toEqual(['array']);
   });
 
   it('counts, updates and deletes what the same filters match', async () => {

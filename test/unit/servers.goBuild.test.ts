@@ -130,7 +130,11 @@ describe('building a server binary with Go', () => {
     expect(built).toBe(cachedBinaryPath(cacheDir, FERRETDB));
     expect(await isExecutableFile(built)).toBe(true);
     expect(await readdir(join(root, 'modcache', 'ferretdb', 'build', 'version'))).toEqual(['mongodb.txt']);
-    expect(await readdir(binDir(cacheDir))).toEqual(['ferretdb-v1.24.2-indexed-queries']);
+    const [name] = await readdir(binDir(cacheDir));
+    expect(name).toMatch(/^ferretdb-v1\.24\.2-indexed-queries-[0-9a-f]{8}$/);
+    // Another patch, another binary: a build without it is never reused.
+    const changed = { ...FERRETDB, sourcePatches: [...(FERRETDB.sourcePatches ?? []).slice(1)] };
+    expect(cachedBinaryPath(cacheDir, changed)).not.toBe(cachedBinaryPath(cacheDir, FERRETDB));
   });
 
   it('builds FerretDB from its patched source, leaving the module cache as it was', async () => {
