@@ -110,9 +110,11 @@ export const FERRETDB: GoBinarySpec = {
     },
     // Any other filter was evaluated in Go on every document of the collection (about 20 µs
     // each), so a lookup by email read every account. Now `_id: {$in: [strings]}` narrows the
-    // query to those IDs, and otherwise each top-level string equality narrows it in SQL too, through the field's index where it has one. A field holding an array
-    // may match a string inside it, so arrays (JSON text starting with `[`) always pass the
-    // narrowing, and the handler still applies the whole filter to the rows found.
+    // query to those IDs, and otherwise each top-level string equality narrows it in SQL too,
+    // through the field's index where it has one. A field holding an array may match a string
+    // inside it, so arrays (JSON text starting with `[`) always pass the narrowing, and the
+    // handler still applies the whole filter to the rows found (and never pushes a limit down
+    // when a filter is set), so only the speed changes.
     {
       file: 'internal/backends/sqlite/collection.go',
       find: '\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n',
