@@ -232,15 +232,7 @@ export async function startSsoSignIn(
   workflowId: string,
   input: SsoSignInInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof ssoSignIn>> {
-  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
-  const handle = await deps.temporal.workflow.start<typeof ssoSignIn>('ssoSignIn', {
-    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [input],
-    staticSummary: runSummaries.ssoSignIn(names.connector, names.org),
-  });
-  countStart(deps, 'ssoSignIn');
-  return handle;
+  return startSignInRun<typeof ssoSignIn>(deps, 'ssoSignIn', workflowId, input);
 }
 
 export async function runSsoSignIn(
@@ -271,25 +263,14 @@ export async function runAccountLinking(
   return signInResult(deps, 'accountLinking', handle);
 }
 
-async function startAccountLinking(
+function startAccountLinking(
   deps: ApiDeps,
   workflowId: string,
   input: IdentityStepInput & { userId: string },
 ) {
-  const names = await signInNamesOf(deps, input.orgId, input.connectorId);
-  const handle = await deps.temporal.workflow.start<typeof accountLinking>('accountLinking', {
-    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
-    typedSearchAttributes: [
-      { key: OrgIdKey, value: input.orgId },
-      { key: ConnectorIdKey, value: input.connectorId },
-      { key: UserIdKey, value: input.userId },
-    ],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [input],
-    staticSummary: runSummaries.accountLinking(names.connector, names.org),
-  });
-  countStart(deps, 'accountLinking');
-  return handle;
+  return startSignInRun<typeof accountLinking>(deps, 'accountLinking', workflowId, input, [
+    { key: UserIdKey, value: input.userId },
+  ]);
 }
 
 /** See runAccountLinking. */
@@ -304,15 +285,31 @@ export async function runJitProvisioning(
   return signInResult(deps, 'jitProvisioning', handle);
 }
 
-async function startJitProvisioning(deps: ApiDeps, workflowId: string, input: IdentityStepInput) {
+function startJitProvisioning(deps: ApiDeps, workflowId: string, input: IdentityStepInput) {
+  return startSignInRun<typeof jitProvisioning>(deps, 'jitProvisioning', workflowId, input);
+}
+
+/**
+ * Starts a sign-in run, or attaches to the one running under its ID (concurrent callbacks for one
+ * person): placed by organization and connection, named after them in the Temporal UI, counted.
+ */
+async function startSignInRun<W extends typeof ssoSignIn | typeof accountLinking | typeof jitProvisioning>(
+  deps: ApiDeps,
+  workflowType: 'ssoSignIn' | 'accountLinking' | 'jitProvisioning',
+  workflowId: string,
+  input: Parameters<W>[0],
+  moreSearchAttributes: { key: typeof UserIdKey; value: string }[] = [],
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
   const names = await signInNamesOf(deps, input.orgId, input.connectorId);
-  const handle = await deps.temporal.workflow.start<typeof jitProvisioning>('jitProvisioning', {
-    ...runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId),
+  const placement = runPlacement(deps, workflowId, input.orgId, ConnectorIdKey, input.connectorId);
+  const handle = await deps.temporal.workflow.start<W>(workflowType, {
+    ...placement,
+    typedSearchAttributes: [...placement.typedSearchAttributes, ...moreSearchAttributes],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [input],
-    staticSummary: runSummaries.jitProvisioning(names.connector, names.org),
+    args: [input] as Parameters<W>,
+    staticSummary: runSummaries[workflowType](names.connector, names.org),
   });
-  countStart(deps, 'jitProvisioning');
+  countStart(deps, workflowType);
   return handle;
 }
 

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { orThrow } from '../../domain/errors';
 import { normalizeEmail } from '../../domain/email';
+import type { UserDoc } from '../../db/collections';
 import type { ApiContext, ApiDeps, ApiState } from '../context';
 import { passwordSignIn } from '../services/passwordSignIn';
 import { signUp, verifySignUp } from '../services/signUp';
@@ -30,6 +31,23 @@ function addressOf(email: string): { email: string; emailDomain: string } {
 function clientVersionOf(ctx: ApiContext): { clientVersion?: string } {
   const header = ctx.get('x-client-version');
   return header ? { clientVersion: header } : {};
+}
+
+/** A password or email-code sign-in with its outcome recorded, answered with a new session's token. */
+async function signInWithSession(
+  deps: ApiDeps,
+  ctx: ApiContext,
+  protocol: 'password' | 'email_code',
+  emailDomain: string,
+  signIn: () => Promise<{ user: UserDoc; amr: string[] }>,
+): Promise<{ token: string }> {
+  const { user, amr } = await withSignInOutcome(
+    deps,
+    { protocol, emailDomain },
+    signIn,
+    (signedIn) => signedIn.user._id,
+  );
+  return { token: await startSession(deps, ctx, user._id, amr) };
 }
 
 export function authRoutes(deps: ApiDeps): Router<ApiState> {
@@ -67,20 +85,14 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
   router.post('/v1/auth/password', rateLimit(deps, '/v1/auth/password', { account: true }), async (ctx) => {
     const body = parse(passwordSignInBody, ctx.request.body);
     const address = addressOf(body.email);
-    const { user, amr } = await withSignInOutcome(
-      deps,
-      { protocol: 'password', emailDomain: address.emailDomain },
-      () =>
-        passwordSignIn(deps, {
-          ...address,
-          password: body.password,
-          ...(body.totp ? { totp: body.totp } : {}),
-          ...clientVersionOf(ctx),
-        }),
-      (signedIn) => signedIn.user._id,
+    ctx.body = await signInWithSession(deps, ctx, 'password', address.emailDomain, () =>
+      passwordSignIn(deps, {
+        ...address,
+        password: body.password,
+        ...(body.totp ? { totp: body.totp } : {}),
+        ...clientVersionOf(ctx),
+      }),
     );
-    const token = await startSession(deps, ctx, user._id, amr);
-    ctx.body = { token };
   });
 
   // 202 for every address: a code goes only to an existing account whose domain does not
@@ -102,20 +114,14 @@ export function authRoutes(deps: ApiDeps): Router<ApiState> {
     async (ctx) => {
       const body = parse(emailCodeVerifyBody, ctx.request.body);
       const address = addressOf(body.email);
-      const { user, amr } = await withSignInOutcome(
-        deps,
-        { protocol: 'email_code', emailDomain: address.emailDomain },
-        () =>
-          verifyEmailCodeSignIn(deps, {
-            ...address,
-            code: body.code,
-            ...(body.totp ? { totp: body.totp } : {}),
-            ...clientVersionOf(ctx),
-          }),
-        (signedIn) => signedIn.user._id,
+      ctx.body = await signInWithSession(deps, ctx, 'email_code', address.emailDomain, () =>
+        verifyEmailCodeSignIn(deps, {
+          ...address,
+          code: body.code,
+          ...(body.totp ? { totp: body.totp } : {}),
+          ...clientVersionOf(ctx),
+        }),
       );
-      const token = await startSession(deps, ctx, user._id, amr);
-      ctx.body = { token };
     },
   );
 

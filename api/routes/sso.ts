@@ -8,16 +8,21 @@ import { DomainError, orThrow } from '../../domain/errors';
 import type { ConnectorId } from '../../domain/ids';
 import { spUrls } from '../../sso/connectorUrls';
 import { buildSpMetadata } from '../../sso/saml/spMetadata';
-import type { ApiDeps, ApiState } from '../context';
+import type { ApiContext, ApiDeps, ApiState } from '../context';
 import { bindBrowser, isSameBrowser } from '../browserBinding';
 import { startSession } from '../sessions';
 import { timed } from '../../runtime/stepTimings';
 import { completeOidcSignIn, oidcLoginUrl } from '../services/oidcSignIn';
-import { completeSsoSignIn, connectorForLogin, ssoLoginRequest } from '../services/ssoSignIn';
+import {
+  completeSsoSignIn,
+  connectorForLogin,
+  ssoLoginRequest,
+  type SsoSignedIn,
+} from '../services/ssoSignIn';
 import { identifyBody, identifyResponse, loginQuery, oidcCallbackQuery } from '../schemas';
 import { rateLimit } from '../middleware/rateLimit';
 import { withSignInOutcome } from '../services/signInOutcomes';
-import { afterSignIn } from '../services/afterSignIn';
+import { afterSignIn, type AfterSignIn } from '../services/afterSignIn';
 import { parse } from '../validate';
 import { connectorParams } from './connectors';
 
@@ -86,34 +91,7 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     async (ctx) => {
       const { connectorId } = parse(connectorParams, ctx.params);
       const body = (ctx.request.body ?? {}) as { SAMLResponse?: unknown; RelayState?: unknown };
-      // The diagnostic and audit records of a success are written alongside the session.
-      const after = afterSignIn();
-      const signedIn = await withSignInOutcome(
-        deps,
-        { protocol: 'saml', connectorId: connectorId as ConnectorId },
-        () =>
-          completeSsoSignIn(
-            deps,
-            connectorId as ConnectorId,
-            body,
-            ctx.get('x-client-version') || undefined,
-            (digest) => isSameBrowser(deps, ctx, digest),
-            after,
-          ),
-        (result) => result.userId,
-        (result) => result.orgId,
-        after,
-      );
-      // MFA is the IdP's job for SSO sign-ins (rule 8): the session records SSO, never asks for TOTP.
-      await timed('db: session write with the records (together)', () =>
-        after.alongside(() =>
-          timed('db: session write', () =>
-            startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
-          ),
-        ),
-      );
-      ctx.status = 303;
-      ctx.redirect(signedIn.returnTo);
+      await finishIdpCallback(deps, ctx, 'saml', connectorId as ConnectorId, completeSsoSignIn, body);
     },
   );
 
@@ -123,36 +101,61 @@ export function ssoRoutes(deps: ApiDeps): Router<ApiState> {
     async (ctx) => {
       const { connectorId } = parse(connectorParams, ctx.params);
       const query = parse(oidcCallbackQuery, ctx.query);
-      // The diagnostic and audit records of a success are written alongside the session.
-      const after = afterSignIn();
-      const signedIn = await withSignInOutcome(
-        deps,
-        { protocol: 'oidc', connectorId: connectorId as ConnectorId },
-        () =>
-          completeOidcSignIn(
-            deps,
-            connectorId as ConnectorId,
-            query,
-            ctx.get('x-client-version') || undefined,
-            (digest) => isSameBrowser(deps, ctx, digest),
-            after,
-          ),
-        (result) => result.userId,
-        (result) => result.orgId,
-        after,
-      );
-      // As for SAML: the IdP did the authentication, MFA included (rule 8).
-      await timed('db: session write with the records (together)', () =>
-        after.alongside(() =>
-          timed('db: session write', () =>
-            startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
-          ),
-        ),
-      );
-      ctx.status = 303;
-      ctx.redirect(signedIn.returnTo);
+      await finishIdpCallback(deps, ctx, 'oidc', connectorId as ConnectorId, completeOidcSignIn, query);
     },
   );
 
   return router;
+}
+
+/** What completes a sign-in from the IdP's answer: completeSsoSignIn (SAML) or completeOidcSignIn. */
+type CompleteSignIn<Answer> = (
+  deps: ApiDeps,
+  connectorId: ConnectorId,
+  answer: Answer,
+  clientVersion: string | undefined,
+  isSameBrowser: (bindingDigest: string) => boolean,
+  after: AfterSignIn,
+) => Promise<SsoSignedIn>;
+
+/**
+ * The end of an IdP callback, SAML or OIDC alike: the sign-in with its outcome recorded, then the
+ * session, and the browser on to where it was going. MFA is the IdP's job for SSO sign-ins
+ * (rule 8): the session records SSO and never asks for TOTP.
+ */
+async function finishIdpCallback<Answer>(
+  deps: ApiDeps,
+  ctx: ApiContext,
+  protocol: 'saml' | 'oidc',
+  connectorId: ConnectorId,
+  complete: CompleteSignIn<Answer>,
+  answer: Answer,
+): Promise<void> {
+  // The diagnostic and audit records of a success are written alongside the session.
+  const after = afterSignIn();
+  const signedIn = await withSignInOutcome(
+    deps,
+    { protocol, connectorId },
+    () =>
+      complete(
+        deps,
+        connectorId,
+        answer,
+        ctx.get('x-client-version') || undefined,
+        (digest) => isSameBrowser(deps, ctx, digest),
+        after,
+      ),
+    (result) => result.userId,
+    (result) => result.orgId,
+    after,
+  );
+  await timed('db: session write with the records (together)', () =>
+    after.alongside(() =>
+      timed('db: session write', () =>
+        startSession(deps, ctx, signedIn.userId, ['sso'], signedIn.connectorId),
+      ),
+    ),
+  );
+  ctx.status = 303;
+  ctx.redirect(signedIn.returnTo);
 }
