@@ -13,16 +13,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config';
 import type { Collections } from '../db/collections';
-import { newDomainDoc } from '../db/domains';
 import { newId } from '../db/ids';
-import { insertOrg } from '../db/orgs';
-import type { ConnectorId, DomainId, OrgId } from '../domain/ids';
+import type { ConnectorId, OrgId } from '../domain/ids';
 import { createLogger } from '../logger';
 import { runApi } from '../runtime/runApi';
 import { runWorker } from '../runtime/runWorker';
 import { openServices } from '../runtime/services';
 import { startServers } from '../servers';
-import { idpMetadataXml } from '../test/helpers/samlIdp';
+import { createBenchConnection } from './fixtures';
 import { peakRssMb } from './harness';
 
 const DOMAIN = 'teardown-bench.example.com';
@@ -122,31 +120,15 @@ export async function runConnectorTeardownBench(): Promise<void> {
   const api = await runApi(services, 0);
   const { c } = services;
   try {
-    const now = new Date();
-    const org = await insertOrg(c, 'Bench', 'business', now);
-    const domain = newDomainDoc(newId<DomainId>('dom'), { orgId: org._id, domain: DOMAIN, token: 't' }, now);
-    await c.domains.insertOne({ ...domain, status: 'verified', verifiedAt: now });
-    await c.domainClaims.insertOne({ _id: DOMAIN, orgId: org._id, domainId: domain._id, claimedAt: now });
+    const { orgId, connectorId } = await createBenchConnection(c, api.url, config.adminToken, DOMAIN);
     const admin = { authorization: `Bearer ${config.adminToken}`, 'content-type': 'application/json' };
-    const created = await fetch(`${api.url}/v1/orgs/${org._id}/connectors`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({
-        type: 'saml',
-        name: 'Bench IdP',
-        domains: [DOMAIN],
-        saml: { metadataXml: idpMetadataXml() },
-      }),
-    });
-    if (created.status !== 201) throw new Error(`creating the connection answered ${created.status}`);
-    const connectorId = ((await created.json()) as { id: string }).id;
     const baselineConnectorId = newId<ConnectorId>('con');
 
     const seedStart = performance.now();
     // The baseline's identities first: FerretDB v1 filters by scanning in insertion order, so
     // neither side scans past the other's documents (both are gone by the time the other runs).
-    await seed(c, org._id, baselineConnectorId, 'b', count);
-    await seed(c, org._id, connectorId, 'a', count);
+    await seed(c, orgId, baselineConnectorId, 'b', count);
+    await seed(c, orgId, connectorId, 'a', count);
     console.log(
       `seeded 2 × ${count} identities and users in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`,
     );
@@ -166,13 +148,13 @@ export async function runConnectorTeardownBench(): Promise<void> {
 
     // Subject: DELETE through the API, then wait for the workflow to finish.
     const subject = await sampled(async () => {
-      const deleted = await fetch(`${api.url}/v1/orgs/${org._id}/connectors/${connectorId}`, {
+      const deleted = await fetch(`${api.url}/v1/orgs/${orgId}/connectors/${connectorId}`, {
         method: 'DELETE',
         headers: { authorization: admin.authorization },
       });
       if (deleted.status !== 202) throw new Error(`DELETE answered ${deleted.status}`);
       for (;;) {
-        const teardown = await c.teardowns.findOne({ _id: connectorId as ConnectorId });
+        const teardown = await c.teardowns.findOne({ _id: connectorId });
         if (teardown?.phase === 'done') {
           if (teardown.processed !== count) throw new Error(`removed ${teardown.processed} of ${count}`);
           break;

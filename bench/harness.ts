@@ -254,3 +254,28 @@ export function cpuSampler(processes: Record<string, number | 'self'>): () => Pr
     return used;
   };
 }
+
+/**
+ * Runs `op(0)` … `op(count - 1)` from `concurrency` clients, each starting the next as soon as its
+ * last answered. Answers each operation's latency (sorted, ms) and the wall time of the whole.
+ */
+export async function driveConcurrently(
+  count: number,
+  concurrency: number,
+  op: (index: number) => Promise<unknown>,
+): Promise<{ latencies: number[]; wallMs: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        const t = performance.now();
+        await op(index);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies: latencies.sort((a, b) => a - b), wallMs: performance.now() - start };
+}

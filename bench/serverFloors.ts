@@ -13,7 +13,7 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { MongoClient } from 'mongodb';
 import { startServers } from '../servers';
 import { buildSamlResponse, plainNodeSaml } from '../test/helpers/samlIdp';
-import { cpuSampler, percentile } from './harness';
+import { cpuSampler, driveConcurrently, percentile } from './harness';
 
 const TASK_QUEUE = 'server-floors';
 const COUNTS = { 1: 100, 8: 400 } as const;
@@ -38,22 +38,8 @@ async function drive(
 ): Promise<Figures> {
   const n = COUNTS[concurrency];
   const cpuBefore = await cpu();
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const wallMs = performance.now() - start;
+  const { latencies, wallMs } = await driveConcurrently(n, concurrency, op);
   const cpuAfter = await cpu();
-  latencies.sort((a, b) => a - b);
   return {
     name,
     concurrency,

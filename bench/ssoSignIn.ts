@@ -17,12 +17,10 @@ import { inflateRawSync } from 'node:zlib';
 import type { temporal } from '@temporalio/proto';
 import { identityId } from '../db/ssoIdentities';
 import { loadConfig, type Config } from '../config';
-import { newDomainDoc } from '../db/domains';
 import { newId } from '../db/ids';
 import { membershipId } from '../db/memberships';
-import { insertOrg } from '../db/orgs';
 import { newUserDoc } from '../db/users';
-import type { ConnectorId, DomainId, UserId } from '../domain/ids';
+import type { ConnectorId, UserId } from '../domain/ids';
 import { createLogger } from '../logger';
 import { runApi } from '../runtime/runApi';
 import { openServices, type Services } from '../runtime/services';
@@ -30,8 +28,9 @@ import { STEP_TIMINGS_CHANNEL, type StepTiming } from '../runtime/stepTimings';
 import { startServers } from '../servers';
 import { spUrls } from '../sso/connectorUrls';
 import { ConnectorIdKey } from '../workflows/searchAttributes';
-import { buildSamlResponse, idpMetadataXml, plainNodeSaml } from '../test/helpers/samlIdp';
-import { cpuSampler, percentile, peakRssMb } from './harness';
+import { buildSamlResponse, plainNodeSaml } from '../test/helpers/samlIdp';
+import { createBenchConnection } from './fixtures';
+import { cpuSampler, driveConcurrently, percentile, peakRssMb } from './harness';
 
 const DOMAIN = 'bench.example.com';
 const RETURN_TO = 'https://app.example.test/';
@@ -217,34 +216,9 @@ async function processMemory(pid: number): Promise<{ rssMb: number; peakRssMb: n
   return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
 }
 
-/**
- * An organization with a verified domain and a SAML connection. The domain is written directly:
- * verification has its own tests, and waiting for it here would only slow the benchmark down.
- */
 async function createConnection(services: Services, config: Config, apiUrl: string) {
-  const now = new Date();
-  const org = await insertOrg(services.c, 'Bench', 'business', now);
-  const domain = newDomainDoc(newId<DomainId>('dom'), { orgId: org._id, domain: DOMAIN, token: 't' }, now);
-  await services.c.domains.insertOne({ ...domain, status: 'verified', verifiedAt: now });
-  await services.c.domainClaims.insertOne({
-    _id: DOMAIN,
-    orgId: org._id,
-    domainId: domain._id,
-    claimedAt: now,
-  });
-  const created = await fetch(`${apiUrl}/v1/orgs/${org._id}/connectors`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${config.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      type: 'saml',
-      name: 'Bench IdP',
-      domains: [DOMAIN],
-      saml: { metadataXml: idpMetadataXml() },
-    }),
-  });
-  if (created.status !== 201) throw new Error(`creating the connection answered ${created.status}`);
-  const connectorId = ((await created.json()) as { id: ConnectorId }).id;
-  return { connectorId, orgId: org._id, sp: spUrls(config.publicUrl, connectorId) };
+  const { connectorId, orgId } = await createBenchConnection(services.c, apiUrl, config.adminToken, DOMAIN);
+  return { connectorId, orgId, sp: spUrls(config.publicUrl, connectorId) };
 }
 
 /** Users who signed in through the connection before (what JIT would have written). */
@@ -332,21 +306,8 @@ function acsClient(apiUrl: string, connectorId: ConnectorId, sp: ReturnType<type
 }
 
 /** Posts every body, `concurrency` at a time; answers each latency and the wall time. */
-async function drive(bodies: readonly string[], concurrency: number, post: (body: string) => Promise<void>) {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++] ?? '';
-        const t = performance.now();
-        await post(body);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies: latencies.sort((a, b) => a - b), wallMs: performance.now() - start };
+function drive(bodies: readonly string[], concurrency: number, post: (body: string) => Promise<void>) {
+  return driveConcurrently(bodies.length, concurrency, (index) => post(bodies[index] ?? ''));
 }
 
 async function measureRun(
