@@ -4,10 +4,10 @@ import { inflateRawSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { spUrls } from '../../sso/connectorUrls';
 import { createOrgWithKey, uniqueDomain, type OrgFixture } from './admin';
-import type { TestDnsServer } from './dnsServer';
+import { startDnsServer, type TestDnsServer } from './dnsServer';
 import { request } from './http';
 import { TEST_IDP, buildSamlResponse, idpMetadataXml, type SamlResponseOptions } from './samlIdp';
-import type { TestStack } from './stack';
+import { startTestStack, type TestStack } from './stack';
 import { eventually } from './wait';
 
 export interface SsoFixture {
@@ -168,4 +168,39 @@ export async function signIn(stack: TestStack, fixture: SsoFixture, options: Sam
     { SAMLResponse: responseFor(fixture, login, options), RelayState: login.relayState },
     login.bindingCookie,
   );
+}
+
+export interface SsoStack {
+  dns: TestDnsServer;
+  stack: TestStack;
+  fixture: SsoFixture;
+  stop(): Promise<void>;
+}
+
+/**
+ * A test stack whose DNS server the test controls, with an organization, its verified domain and
+ * a SAML connection (createSamlConnection), for suites that sign people in through the ACS.
+ */
+export async function startSsoStack(
+  env: Record<string, string> = {},
+  connection: Parameters<typeof createSamlConnection>[2] = {},
+): Promise<SsoStack> {
+  const dns = await startDnsServer();
+  const stack = await startTestStack({
+    DNS_SERVERS: dns.address,
+    DNS_TIMEOUT: '300ms',
+    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
+    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
+    ...env,
+  });
+  const fixture = await createSamlConnection(stack, dns, connection);
+  return {
+    dns,
+    stack,
+    fixture,
+    stop: async () => {
+      await stack.stop();
+      await dns.stop();
+    },
+  };
 }

@@ -7,32 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAuditEvent } from '../../db/audit';
 import type { ConnectorId, OrgId } from '../../domain/ids';
 import { connectorTeardownWorkflowId } from '../../workflows/shared';
-import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
-import { createSamlConnection, signIn, type SsoFixture } from '../helpers/sso';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { createSamlConnection, signIn, type SsoFixture, startSsoStack, type SsoStack } from '../helpers/sso';
+import type { TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/wait';
 
-let dns: TestDnsServer;
+let sso: SsoStack;
 let stack: TestStack;
 let fixture: SsoFixture;
 
 beforeAll(async () => {
-  dns = await startDnsServer();
-  stack = await startTestStack({
-    DNS_SERVERS: dns.address,
-    DNS_TIMEOUT: '300ms',
-    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
-    DOMAIN_VERIFICATION_MAX_INTERVAL: '1s',
-    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
-    SIGN_IN_WAIT: '5s',
-  });
-  fixture = await createSamlConnection(stack, dns, { jit: { enabled: true, defaultRole: 'member' } });
+  sso = await startSsoStack(
+    { DOMAIN_VERIFICATION_MAX_INTERVAL: '1s', SIGN_IN_WAIT: '5s' },
+    { jit: { enabled: true, defaultRole: 'member' } },
+  );
+  ({ stack, fixture } = sso);
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await dns?.stop();
+  await sso?.stop();
 });
 
 interface AuditEventView {
@@ -232,7 +225,7 @@ describe('admin actions and run summaries', () => {
   });
 
   it('records which fields a connection change touched, never their values', async () => {
-    const other = await createSamlConnection(stack, dns);
+    const other = await createSamlConnection(stack, sso.dns);
     const res = await request(
       stack.baseUrl,
       'PATCH',
@@ -249,7 +242,7 @@ describe('admin actions and run summaries', () => {
   });
 
   it('records who deleted a connection and names the teardown run after the connection and org', async () => {
-    const other = await createSamlConnection(stack, dns);
+    const other = await createSamlConnection(stack, sso.dns);
     const deleted = await request<{ id: string }>(
       stack.baseUrl,
       'DELETE',

@@ -3,29 +3,21 @@
 // reverse), a response with only one of the two signatures still signs in, and a response shaped
 // to be expensive to parse is refused before any DOM is built. No refusal changes the database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { buildSamlResponseXml, type SamlResponseOptions } from '../helpers/samlIdp';
-import { createSamlConnection, postAcs, startLogin, type SsoFixture } from '../helpers/sso';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { postAcs, startLogin, type SsoFixture, startSsoStack, type SsoStack } from '../helpers/sso';
+import type { TestStack } from '../helpers/stack';
 
-let dns: TestDnsServer;
+let sso: SsoStack;
 let stack: TestStack;
 let fixture: SsoFixture;
 
 beforeAll(async () => {
-  dns = await startDnsServer();
-  stack = await startTestStack({
-    DNS_SERVERS: dns.address,
-    DNS_TIMEOUT: '300ms',
-    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
-    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
-  });
-  fixture = await createSamlConnection(stack, dns);
+  sso = await startSsoStack();
+  ({ stack, fixture } = sso);
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await dns?.stop();
+  await sso?.stop();
 });
 
 const person = () => `p${Math.random().toString(36).slice(2, 9)}@${fixture.domain}`;

@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app';
 import type { ApiDeps } from '../../api/context';
-import { startDnsServer, type TestDnsServer } from '../helpers/dnsServer';
 import { request } from '../helpers/http';
 import { testIdpKey } from '../helpers/samlIdp';
 import {
@@ -21,28 +20,22 @@ import {
   signIn,
   startLogin,
   type SsoFixture,
+  startSsoStack,
+  type SsoStack,
 } from '../helpers/sso';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
 
-let dns: TestDnsServer;
+let sso: SsoStack;
 let stack: TestStack;
 let fixture: SsoFixture;
 
 beforeAll(async () => {
-  dns = await startDnsServer();
-  stack = await startTestStack({
-    DNS_SERVERS: dns.address,
-    DNS_TIMEOUT: '300ms',
-    DOMAIN_VERIFICATION_INITIAL_INTERVAL: '200ms',
-    ALLOWED_RETURN_ORIGINS: 'https://app.example.test',
-    SIGN_IN_WAIT: '5s',
-  });
-  fixture = await createSamlConnection(stack, dns);
+  sso = await startSsoStack({ SIGN_IN_WAIT: '5s' });
+  ({ stack, fixture } = sso);
 });
 
 afterAll(async () => {
-  await stack?.stop();
-  await dns?.stop();
+  await sso?.stop();
 });
 
 interface Attempt {
@@ -233,7 +226,7 @@ describe('ambiguous identities are refused (rule 11)', () => {
 
 describe('successes and paging', () => {
   it('records a success with the way the person got in and their user ID', async () => {
-    const own = await createSamlConnection(stack, dns);
+    const own = await createSamlConnection(stack, sso.dns);
     const email = person(own.domain);
     const first = await signIn(stack, own, { nameId: email, attributes: { email } });
     expect(first.status).toBe(303);
@@ -245,7 +238,7 @@ describe('successes and paging', () => {
   });
 
   it('pages newest first with a cursor, filters by outcome, and hides expired records', async () => {
-    const own = await createSamlConnection(stack, dns);
+    const own = await createSamlConnection(stack, sso.dns);
     const outcomes: string[] = [];
     for (let i = 0; i < 5; i += 1) {
       const email = person(own.domain);
@@ -296,7 +289,7 @@ describe('successes and paging', () => {
   });
 
   it("shows a connection's attempts only to its own organization", async () => {
-    const other = await createSamlConnection(stack, dns);
+    const other = await createSamlConnection(stack, sso.dns);
     const res = await request(
       stack.baseUrl,
       'GET',
